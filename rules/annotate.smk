@@ -1,0 +1,1 @@
+# Stage: annotate (see ../shared/DESIGN.md). Rules appear here as the stage is built.

@@ -1,0 +1,1 @@
+# Stage: render (see ../shared/DESIGN.md). Rules appear here as the stage is built.

@@ -1,0 +1,76 @@
+"""Shared fixtures: marker handling and running the workflow in a temporary directory."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parents[1]
+SHARED = REPO.parent / "shared"
+WORKFLOW_FILES = ("Snakefile", "rules", "schemas", "workflow_scripts", "config.yaml", "resources")
+
+
+def pytest_collection_modifyitems(config, items):
+    has_shared = (SHARED / "data").is_dir() or (SHARED / "rigs").is_dir()
+    try:
+        import torch
+        has_cuda = torch.cuda.is_available()
+    except ImportError:
+        has_cuda = False
+    try:
+        import vllm  # noqa: F401
+        has_vllm = True
+    except ImportError:
+        has_vllm = False
+    reasons = {
+        "needs_shared": None if has_shared else f"{SHARED} is absent (real corpora/rigs are optional)",
+        "gpu": None if has_cuda else "no CUDA device",
+        "vllm": None if has_vllm else "vllm is not installed (optional extra: scripts/test-vllm.sh)",
+    }
+    for item in items:
+        for marker, reason in reasons.items():
+            if reason and marker in item.keywords:
+                item.add_marker(pytest.mark.skip(reason=reason))
+
+
+@pytest.fixture(scope="session")
+def shared_dir() -> Path:
+    return SHARED
+
+
+def make_workdir(path: Path) -> Path:
+    """A copy of the workflow (resources symlinked) in `path`, ready for `run_snakemake`."""
+    path.mkdir(parents=True, exist_ok=True)
+    for name in WORKFLOW_FILES:
+        src = REPO / name
+        if name == "resources":
+            (path / name).symlink_to(src)
+        elif src.is_dir():
+            shutil.copytree(src, path / name, ignore=shutil.ignore_patterns("__pycache__"))
+        else:
+            shutil.copy2(src, path / name)
+    return path
+
+
+def run_snakemake(workdir: Path, *args: str, check: bool = True) -> subprocess.CompletedProcess:
+    """Run snakemake in `workdir` with the test interpreter's environment; returns the process."""
+    env = {**os.environ, "HF_HUB_OFFLINE": "1", "TRANSFORMERS_OFFLINE": "1"}
+    cmd = [sys.executable, "-m", "snakemake", "--cores", "2", "--quiet", "rules", *args]
+    proc = subprocess.run(cmd, cwd=workdir, env=env, capture_output=True, text=True)
+    if check and proc.returncode != 0:
+        raise AssertionError(f"snakemake {' '.join(args)} failed ({proc.returncode}):\n"
+                             f"{proc.stdout[-4000:]}\n{proc.stderr[-6000:]}")
+    return proc
+
+
+@pytest.fixture(scope="session")
+def default_run(tmp_path_factory) -> Path:
+    """The whole default workflow, run once per test session; stage tests inspect its outputs."""
+    workdir = make_workdir(tmp_path_factory.mktemp("default_run") / "wf")
+    run_snakemake(workdir)
+    return workdir
