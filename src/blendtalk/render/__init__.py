@@ -1,0 +1,1 @@
+"""Face rigs, the headless renderer and video encoding."""

@@ -1,0 +1,81 @@
+"""A blendshape face rig: neutral mesh, triangles, 52 ARKit target deltas, named vertex sets.
+
+Units are the rig's own (the reference head is in centimetres); weights are ARKit-52 in [0, 1]
+in `blendtalk.arkit.ARKIT_NAMES` order.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from blendtalk.arkit import ARKIT_NAMES, N_BLENDSHAPES
+from blendtalk.io import atomic_path
+
+
+@dataclass
+class Rig:
+    """`neutral` (V, 3) float32, `triangles` (F, 3) int32, `deltas` (52, V, 3) float32 in ARKit
+    order (a missing shape is all zeros), `vertex_sets` name → int32 vertex indices (at least
+    "lips", "upper_face", "eyes", "mouth_upper", "mouth_lower"; the last two are the inner-lip
+    centre vertices whose distance is the mouth opening), optional per-vertex `colors` (V, 3) in
+    [0, 1]."""
+
+    name: str
+    neutral: np.ndarray
+    triangles: np.ndarray
+    deltas: np.ndarray
+    vertex_sets: dict[str, np.ndarray] = field(default_factory=dict)
+    colors: np.ndarray | None = None
+
+    def __post_init__(self) -> None:
+        self.neutral = np.asarray(self.neutral, dtype=np.float32)
+        self.triangles = np.asarray(self.triangles, dtype=np.int32)
+        self.deltas = np.asarray(self.deltas, dtype=np.float32)
+        n_vertices = self.neutral.shape[0]
+        if self.neutral.shape != (n_vertices, 3) or self.deltas.shape != (N_BLENDSHAPES, n_vertices, 3):
+            raise ValueError(f"rig {self.name!r}: neutral {self.neutral.shape} and deltas "
+                             f"{self.deltas.shape} do not match (V, 3) and (52, V, 3)")
+        if self.triangles.ndim != 2 or self.triangles.shape[1] != 3 or (
+                self.triangles.size and (self.triangles.min() < 0 or self.triangles.max() >= n_vertices)):
+            raise ValueError(f"rig {self.name!r}: triangles must be (F, 3) indices into {n_vertices} vertices")
+        self.vertex_sets = {k: np.asarray(v, dtype=np.int32) for k, v in self.vertex_sets.items()}
+        if self.colors is not None:
+            self.colors = np.asarray(self.colors, dtype=np.float32).reshape(n_vertices, 3)
+
+    @property
+    def n_vertices(self) -> int:
+        return int(self.neutral.shape[0])
+
+    def pose(self, weights: np.ndarray) -> np.ndarray:
+        """Vertices for weights `(52,)` → `(V, 3)` or `(T, 52)` → `(T, V, 3)`, float32."""
+        weights = np.asarray(weights, dtype=np.float32)
+        if weights.shape[-1] != N_BLENDSHAPES:
+            raise ValueError(f"expected (..., 52) weights, got {weights.shape}")
+        flat = self.deltas.reshape(N_BLENDSHAPES, -1)
+        return (self.neutral.reshape(-1) + weights @ flat).reshape(*weights.shape[:-1], self.n_vertices, 3)
+
+
+def save_rig(rig: Rig, path: str | os.PathLike) -> None:
+    """Write `rig` as an uncompressed-pickle-free `.npz` (atomic)."""
+    arrays = {"name": np.array(rig.name), "neutral": rig.neutral, "triangles": rig.triangles,
+              "deltas": rig.deltas, "shape_names": np.array(ARKIT_NAMES)}
+    arrays.update({f"set_{k}": v for k, v in rig.vertex_sets.items()})
+    if rig.colors is not None:
+        arrays["colors"] = rig.colors
+    with atomic_path(path) as tmp:
+        with open(tmp, "wb") as fh:
+            np.savez_compressed(fh, **arrays)
+
+
+def load_rig(path: str | os.PathLike) -> Rig:
+    """Read a rig written by `save_rig` (never unpickles)."""
+    with np.load(path, allow_pickle=False) as z:
+        names = tuple(str(n) for n in z["shape_names"])
+        if names != ARKIT_NAMES:
+            raise ValueError(f"{path}: shape_names are not the 52 ARKit names in canonical order")
+        return Rig(name=str(z["name"]), neutral=z["neutral"], triangles=z["triangles"], deltas=z["deltas"],
+                   vertex_sets={k[4:]: z[k] for k in z.files if k.startswith("set_")},
+                   colors=z["colors"] if "colors" in z.files else None)
