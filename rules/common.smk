@@ -2,9 +2,9 @@
 # `rule all` builds to ALL_TARGETS.
 from pathlib import Path
 
-from snakemake.utils import validate
+from blendtalk.config import validate_config
 
-validate(config, schema="../schemas/config.schema.yaml")
+validate_config(config, Path(workflow.basedir) / "schemas" / "config.schema.yaml")
 
 RESULTS = Path("results")
 LOGS = Path("logs")

@@ -1,6 +1,7 @@
-"""Loading and validating the workflow config outside Snakemake (the CLI, scripts, tests).
+"""Config validation shared by the workflow (`rules/common.smk`) and the CLI.
 
-Snakemake validates the same file against the same schema in `rules/common.smk`.
+Both go through `snakemake.utils.validate` against `schemas/config.schema.yaml` (which fills in
+defaults); failures are re-raised with the dotted path of the offending key.
 """
 
 from __future__ import annotations
@@ -15,14 +16,41 @@ REPO_ROOT = Path(__file__).resolve().parents[2]
 SCHEMA = REPO_ROOT / "schemas" / "config.schema.yaml"
 
 
-def load_config(path: str | os.PathLike = REPO_ROOT / "config.yaml") -> dict[str, Any]:
-    """Read a config YAML file, validate it and fill in schema defaults.
+def validate_config(config: dict[str, Any], schema: str | os.PathLike = SCHEMA) -> dict[str, Any]:
+    """Validate `config` in place (filling schema defaults) and return it.
 
-    Raises snakemake's WorkflowError naming the offending key when the file does not validate.
+    Raises snakemake's WorkflowError whose message names the offending key, e.g.
+    "config key 'corpora.foo' is not a known setting (known: ...)".
     """
+    import jsonschema
+    from snakemake.exceptions import WorkflowError
     from snakemake.utils import validate
 
+    try:
+        validate(config, str(schema))
+    except WorkflowError as err:
+        cause = err.__cause__ or err.__context__
+        if not isinstance(cause, jsonschema.ValidationError):
+            raise
+        raise WorkflowError(describe_error(cause)) from None
+    return config
+
+
+def describe_error(error: Any) -> str:
+    """One line naming the config key a jsonschema ValidationError is about."""
+    where = ".".join(str(p) for p in error.absolute_path)
+    if error.validator == "additionalProperties":
+        known = sorted(error.schema.get("properties", {}))
+        extra = sorted(set(error.instance) - set(known))
+        keys = ", ".join(f"'{where + '.' if where else ''}{k}'" for k in extra)
+        return f"config key {keys} is not a known setting (known here: {', '.join(known)})"
+    return f"config key '{where or '<top level>'}': {error.message}"
+
+
+def load_config(path: str | os.PathLike = REPO_ROOT / "config.yaml") -> dict[str, Any]:
+    """Read a config YAML file, validate it and fill in schema defaults."""
     with open(path, encoding="utf-8") as fh:
         config = yaml.safe_load(fh) or {}
-    validate(config, str(SCHEMA))
-    return config
+    if not isinstance(config, dict):
+        raise ValueError(f"{path}: a config file must be a mapping of keys to settings")
+    return validate_config(config)
