@@ -1,1 +1,86 @@
-# Stage: corpora (see ../shared/DESIGN.md). Rules appear here as the stage is built.
+# Stage: corpora (see ../shared/DESIGN.md): raw corpus files → one clean, labelled, deduplicated,
+# split and capped corpus. Library code: src/blendtalk/corpora/.
+import re
+
+from snakemake.utils import validate
+
+# Fills this section's nested defaults, which the cross-file $ref in config.schema.yaml leaves out.
+validate(config["corpora"], "../schemas/corpora.schema.yaml")
+CORPORA = config["corpora"]
+CORPUS_SOURCES = {name: spec for name, spec in CORPORA["sources"].items()
+                  if spec["enabled"]}
+CORPUS_DOWNLOADS = {d["path"]: d for spec in CORPUS_SOURCES.values()
+                    for d in spec["download"]}
+
+
+def corpus_source_inputs(wildcards):
+    """The data files of one source, its labels file and its label map."""
+    spec = CORPUS_SOURCES[wildcards.source]
+    extra = [spec[key] for key in ("labels_file", "label_map") if spec.get(key)]
+    return [*spec["files"], *extra]
+
+
+rule corpora_download:
+    output:
+        ".cache/corpora/{path}",
+    log:
+        log_for("corpora", "download", "{path}.log"),
+    wildcard_constraints:
+        path="|".join(re.escape(p.removeprefix(".cache/corpora/")) for p in CORPUS_DOWNLOADS)
+        or "(?!)",
+    params:
+        url=lambda wc: CORPUS_DOWNLOADS[f".cache/corpora/{wc.path}"]["url"],
+        sha256=lambda wc: CORPUS_DOWNLOADS[f".cache/corpora/{wc.path}"].get("sha256"),
+    conda:
+        "../envs/corpora.yaml"
+    resources:
+        downloads=1,
+    script:
+        "../workflow_scripts/corpora_download.py"
+
+
+rule corpora_source:
+    input:
+        corpus_source_inputs,
+    output:
+        table=result("corpora", "{source}.parquet"),
+        rejected=(result("corpora", "rejected", "{source}.parquet")
+                  if CORPORA["write_rejected"] else []),
+    log:
+        log_for("corpora", "{source}.log"),
+    wildcard_constraints:
+        source="|".join(map(re.escape, CORPUS_SOURCES)) or "(?!)",
+    params:
+        spec=lambda wc: CORPUS_SOURCES[wc.source],
+        clean=CORPORA["clean"],
+        splits=CORPORA["splits"],
+    conda:
+        "../envs/corpora.yaml"
+    threads: 1
+    script:
+        "../workflow_scripts/corpora_source.py"
+
+
+rule corpora_corpus:
+    input:
+        tables=expand(result("corpora", "{source}.parquet"), source=CORPUS_SOURCES),
+    output:
+        corpus=result("corpora", "corpus.parquet"),
+        qc=result("corpora", "qc.json"),
+    log:
+        log_for("corpora", "corpus.log"),
+    params:
+        sources=list(CORPUS_SOURCES),
+        cap=CORPORA["cap"],
+        seed=config["seed"],
+    conda:
+        "../envs/corpora.yaml"
+    threads: 1
+    script:
+        "../workflow_scripts/corpora_corpus.py"
+
+
+ALL_TARGETS.extend([result("corpora", "qc.json"), result("corpora", "corpus.parquet")])
+if CORPORA["write_rejected"]:
+    ALL_TARGETS.extend(expand(result("corpora", "rejected", "{source}.parquet"),
+                              source=CORPUS_SOURCES))

@@ -1,1 +1,100 @@
-# Stage: render (see ../shared/DESIGN.md). Rules appear here as the stage is built.
+# Stage: render (see ../shared/DESIGN.md). The reference head, expression videos for a seeded
+# per-emotion sample of the expressions table, and the contact sheet of that sample.
+import json
+
+from blendtalk.render.settings import render_config
+
+RENDER = render_config(config.get("render"))
+
+
+def render_rig() -> str:
+    """The rig file the render rules read: the built reference head or a configured .npz."""
+    return result("rig", "reference_head.npz") if RENDER["rig"] == "reference" else RENDER["rig"]
+
+
+wildcard_constraints:
+    text_id="[0-9a-f]{16}",
+
+
+rule render_reference_head:
+    """Build the procedural reference head (neutral, triangles, 52 ARKit deltas, vertex sets)."""
+    output:
+        result("rig", "reference_head.npz"),
+    log:
+        log_for("render", "reference_head.log"),
+    threads: 1
+    conda:
+        "../envs/render.yaml"
+    script:
+        "../workflow_scripts/render_reference_head.py"
+
+
+checkpoint render_sample:
+    """Choose the expressions to render: samples_per_emotion per emotion, ranked by a hash of the
+    seed and text_id. Its list decides which videos `rule all` asks for."""
+    input:
+        expressions=result("blendshapes", "expressions.parquet"),
+    output:
+        result("render", "sample.json"),
+    log:
+        log_for("render", "sample.log"),
+    params:
+        per_emotion=RENDER["samples_per_emotion"],
+        seed=config["seed"],
+    threads: 1
+    conda:
+        "../envs/render.yaml"
+    script:
+        "../workflow_scripts/render_sample.py"
+
+
+rule render_expression_video:
+    """neutral → expression → neutral clip of one expression (any text_id of the table)."""
+    input:
+        expressions=result("blendshapes", "expressions.parquet"),
+        descriptions=result("annotations", "descriptions.parquet"),
+        rig=render_rig(),
+    output:
+        result("videos", "expressions", "{text_id}.mp4"),
+    log:
+        log_for("render", "videos", "{text_id}.log"),
+    params:
+        settings=RENDER,
+    threads: 1
+    conda:
+        "../envs/render.yaml"
+    script:
+        "../workflow_scripts/render_expression_video.py"
+
+
+rule render_contact_sheet:
+    """Grid of the sampled expressions at full strength, one row per emotion, captioned."""
+    input:
+        expressions=result("blendshapes", "expressions.parquet"),
+        descriptions=result("annotations", "descriptions.parquet"),
+        sample=result("render", "sample.json"),
+        rig=render_rig(),
+    output:
+        report(result("plots", "contact_sheet.png"), category="Render"),
+    log:
+        log_for("render", "contact_sheet.log"),
+    params:
+        settings=RENDER,
+    threads: 1
+    conda:
+        "../envs/render.yaml"
+    script:
+        "../workflow_scripts/render_contact_sheet.py"
+
+
+def sampled_expression_videos(wildcards) -> list[str]:
+    """The videos of the sampled expressions (known once render_sample has run)."""
+    with open(checkpoints.render_sample.get().output[0], encoding="utf-8") as fh:
+        sample = json.load(fh)
+    return [result("videos", "expressions", f"{item['text_id']}.mp4") for item in sample["items"]]
+
+
+ALL_TARGETS.extend([
+    result("plots", "contact_sheet.png"),
+    sampled_expression_videos,
+])

@@ -12,7 +12,9 @@ import pytest
 
 REPO = Path(__file__).resolve().parents[1]
 SHARED = REPO.parent / "shared"
-WORKFLOW_FILES = ("Snakefile", "rules", "schemas", "workflow_scripts", "config.yaml", "resources")
+WORKFLOW_FILES = (
+    "Snakefile", "rules", "schemas", "workflow_scripts", "envs", "config.yaml", "resources",
+)
 
 
 def pytest_collection_modifyitems(config, items):
@@ -60,7 +62,7 @@ def make_workdir(path: Path) -> Path:
 def run_snakemake(workdir: Path, *args: str, check: bool = True) -> subprocess.CompletedProcess:
     """Run snakemake in `workdir` with the test interpreter's environment; returns the process."""
     env = {**os.environ, "HF_HUB_OFFLINE": "1", "TRANSFORMERS_OFFLINE": "1"}
-    cmd = [sys.executable, "-m", "snakemake", "--cores", "2", "--quiet", "rules", *args]
+    cmd = [sys.executable, "-m", "snakemake", "--quiet", "rules", "--cores", "2", *args]
     proc = subprocess.run(cmd, cwd=workdir, env=env, capture_output=True, text=True)
     if check and proc.returncode != 0:
         raise AssertionError(f"snakemake {' '.join(args)} failed ({proc.returncode}):\n"

@@ -22,23 +22,36 @@ def validate_config(config: dict[str, Any], schema: str | os.PathLike = SCHEMA) 
     Raises snakemake's WorkflowError whose message names the offending key, e.g.
     "config key 'corpora.foo' is not a known setting (known: ...)".
     """
+    schema = Path(schema)
+    _validate(config, schema, prefix="")
+    # jsonschema switches back to the plain validator inside a `$ref`'d file that declares its own
+    # `$schema`, so defaults there are not filled: validate each stage section on its own file too.
+    with open(schema, encoding="utf-8") as fh:
+        properties = yaml.safe_load(fh).get("properties", {})
+    for section, sub in properties.items():
+        if "$ref" in sub and isinstance(config.get(section), dict):
+            _validate(config[section], schema.parent / sub["$ref"], prefix=section)
+    return config
+
+
+def _validate(data: dict[str, Any], schema: Path, prefix: str) -> None:
     import jsonschema
     from snakemake.exceptions import WorkflowError
     from snakemake.utils import validate
 
     try:
-        validate(config, str(schema))
+        validate(data, str(schema))
     except WorkflowError as err:
         cause = err.__cause__ or err.__context__
         if not isinstance(cause, jsonschema.ValidationError):
             raise
-        raise WorkflowError(describe_error(cause)) from None
-    return config
+        raise WorkflowError(describe_error(cause, prefix)) from None
 
 
-def describe_error(error: Any) -> str:
-    """One line naming the config key a jsonschema ValidationError is about."""
-    where = ".".join(str(p) for p in error.absolute_path)
+def describe_error(error: Any, prefix: str = "") -> str:
+    """One line naming the config key a jsonschema ValidationError is about (`prefix` is the
+    dotted path of the section that was validated)."""
+    where = ".".join([prefix] * bool(prefix) + [str(p) for p in error.absolute_path])
     if error.validator == "additionalProperties":
         known = sorted(error.schema.get("properties", {}))
         extra = sorted(set(error.instance) - set(known))

@@ -1,0 +1,47 @@
+"""`blendtalk text2expr "text"`: the trained text → expression model on one sentence."""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:
+    p = subparsers.add_parser(
+        "text2expr", help="text to the 52 ARKit blendshape weights with the trained model",
+        description="Embed the text with the model's frozen encoder, project it into the joint "
+                    "latent space and decode the 52 ARKit weights (printed in canonical order); "
+                    "-o also writes them as a Live Link Face CSV. Weights load from safetensors.")
+    p.add_argument("text", help="the sentence, e.g. \"she smirks, unimpressed\"")
+    p.add_argument("--model-dir", type=Path, default=Path("results/models/text2expr"),
+                   help="trained model directory (default: %(default)s)")
+    p.add_argument("-o", "--output", type=Path, help="write a Live Link Face CSV here")
+    p.add_argument("--frames", type=int, default=1, help="frames in the CSV, the pose held (default 1)")
+    p.add_argument("--fps", type=float, default=30.0, help="CSV frame rate (default 30)")
+    p.set_defaults(func=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    import numpy as np
+    import torch
+
+    from blendtalk.arkit import ARKIT_NAMES
+    from blendtalk.livelink import write_livelink_csv
+    from blendtalk.models.text2expr import load_model
+    from blendtalk.text import make_encoder
+
+    if not (args.model_dir / "model.safetensors").is_file():
+        raise SystemExit(f"blendtalk text2expr: no trained model in {args.model_dir} (build it with "
+                         "`snakemake --cores 2 results/models/text2expr/model.safetensors`)")
+    if args.frames < 1:
+        raise SystemExit("blendtalk text2expr: --frames must be at least 1")
+    model, config = load_model(args.model_dir)
+    enc = config["encoder"]
+    encoder = make_encoder(enc["kind"], enc.get("model"), enc.get("pretrained"))
+    weights = model.predict(torch.from_numpy(encoder.encode([args.text]))).numpy()[0]
+    for name, value in zip(ARKIT_NAMES, weights):
+        print(f"{name}\t{value:.4f}")
+    if args.output:
+        write_livelink_csv(args.output, np.repeat(weights[None, :], args.frames, axis=0), fps=args.fps)
+        print(f"wrote {args.output} ({args.frames} frame(s) at {args.fps:g} fps)")
+    return 0

@@ -1,0 +1,152 @@
+"""Vectorised text cleaning (pyarrow compute kernels over the whole column).
+
+Order of the steps, each switchable in config (`corpora.clean`):
+ 1. mojibake repair: UTF-8 read as Windows-1252 ("ðŸ˜ž" → "😞"), only on such byte runs;
+ 2. literal escapes `\\n`, `\\t`, `\\r` (backslash + letter in the text) → space;
+ 3. HTML entities (`&amp;`, `&#39;`) → characters;
+ 4. Unicode NFC; control and format characters (except the zero-width joiner emoji need) → space;
+ 5. URLs removed; @mentions removed or replaced; #hashtags keep their word;
+ 6. masks like `[NAME]`: replaced by a word from a table, removed, kept, or the row dropped;
+ 7. whitespace collapsed and stripped. Emoji are kept.
+Then rows are dropped with a reason: `empty`, `mask`, `placeholder` (answers such as
+"[ No response.]"), `too_short` / `too_long` (word counts outside the bounds).
+"""
+
+from __future__ import annotations
+
+import html
+import re
+from dataclasses import dataclass, field
+
+import numpy as np
+import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
+
+DEFAULT_PLACEHOLDERS = (
+    "no response", "none", "nothing", "not applicable", "not applicable to myself",
+    "never experienced", "never", "same as above", "do not remember", "can not remember",
+    "cannot remember", "does not apply", "doesn't apply", "n a", "blank",
+    "i have never felt this emotion",
+)
+
+_CP1252 = {}
+for _b in range(256):
+    try:
+        _CP1252[bytes([_b]).decode("cp1252")] = _b
+    except UnicodeDecodeError:  # 0x81, 0x8d, 0x8f, 0x90, 0x9d pass through as Latin-1
+        _CP1252[chr(_b)] = _b
+_CONT = "".join(re.escape(c) for c, b in _CP1252.items() if 0x80 <= b <= 0xBF)
+_LEAD = "".join(re.escape(c) for c, b in _CP1252.items() if 0xC2 <= b <= 0xF4)
+_MOJIBAKE_RUN = re.compile(f"(?:[{_LEAD}][{_CONT}]+)+")
+_HAS_MOJIBAKE = f"[{_LEAD}][{_CONT}]"
+
+_URL = r"(?i)\b(?:https?://|www\.)\S+"
+_MENTION = r"(^|[^\w@])@\w+"
+_HASHTAG = r"(^|[^\w#])#(\w+)"
+_MASK = r"\[([A-Z][A-Z_]*)\]"
+# Cc plus the format characters that are invisible noise; U+200D (ZWJ) is kept for emoji.
+_CONTROL = r"[\p{Cc}\x{00AD}\x{200B}\x{200C}\x{200E}\x{200F}\x{202A}-\x{202E}\x{2060}-\x{2064}\x{FEFF}]"
+
+
+@dataclass(frozen=True)
+class CleanOptions:
+    """Cleaning switches; the config section `corpora.clean` maps 1:1 onto these fields."""
+
+    fix_mojibake: bool = True
+    literal_escapes: bool = True
+    html_entities: bool = True
+    urls: str = "remove"            # remove | keep
+    mentions: str = "remove"        # remove | replace | keep
+    mention_token: str = "someone"
+    hashtags: str = "word"          # word | remove | keep
+    masks: str = "replace"          # replace | remove | keep | drop
+    mask_words: dict[str, str] = field(default_factory=lambda: {"NAME": "Alex",
+                                                                "RELIGION": "religion"})
+    placeholders: tuple[str, ...] = DEFAULT_PLACEHOLDERS
+    min_words: int = 4
+    max_words: int = 60
+
+    def __post_init__(self) -> None:
+        for key, allowed in (("urls", ("remove", "keep")),
+                             ("mentions", ("remove", "replace", "keep")),
+                             ("hashtags", ("word", "remove", "keep")),
+                             ("masks", ("replace", "remove", "keep", "drop"))):
+            if getattr(self, key) not in allowed:
+                raise ValueError(f"corpora.clean.{key} must be one of {allowed}, "
+                                 f"got {getattr(self, key)!r}")
+        if self.min_words > self.max_words:
+            raise ValueError("corpora.clean.min_words exceeds corpora.clean.max_words")
+        object.__setattr__(self, "placeholders", tuple(self.placeholders))
+
+
+def fix_mojibake(text: str) -> str:
+    """Undo UTF-8 decoded as Windows-1252, run by run; runs that do not decode stay as they are."""
+    def repair(match: re.Match) -> str:
+        try:
+            return bytes(_CP1252[c] for c in match.group()).decode("utf-8")
+        except UnicodeDecodeError:
+            return match.group()
+    return _MOJIBAKE_RUN.sub(repair, text)
+
+
+def placeholder_key(texts: pa.Array) -> pa.Array:
+    """Casefolded letters/digits separated by single spaces: "[ No response.]" → "no response"."""
+    key = pc.utf8_lower(texts)
+    key = pc.replace_substring_regex(key, r"[^\p{L}\p{N}']+", " ")
+    return pc.utf8_trim_whitespace(key)
+
+
+def clean_texts(texts: pd.Series, options: CleanOptions = CleanOptions()
+                ) -> tuple[pd.Series, pd.Series]:
+    """Clean a column of texts. Returns `(cleaned, drop_reason)`, both aligned with `texts`;
+    `drop_reason` is NA for rows that pass, else one of empty, mask, placeholder, too_short,
+    too_long."""
+    arr = pa.array(texts.astype(object).where(texts.notna(), ""), type=pa.large_string())
+    arr = _map_where(arr, _HAS_MOJIBAKE, fix_mojibake) if options.fix_mojibake else arr
+    if options.literal_escapes:
+        arr = pc.replace_substring_regex(arr, r"\\[ntr]", " ")
+    if options.html_entities:
+        arr = _map_where(arr, r"&(?:#\d+|#[xX][0-9a-fA-F]+|[A-Za-z]+\d*);", html.unescape)
+    arr = pc.utf8_normalize(arr, form="NFC")
+    arr = pc.replace_substring_regex(arr, _CONTROL, " ")
+    if options.urls == "remove":
+        arr = pc.replace_substring_regex(arr, _URL, "")
+    if options.mentions != "keep":
+        token = "" if options.mentions == "remove" else options.mention_token
+        arr = pc.replace_substring_regex(arr, _MENTION, r"\1" + token.replace("\\", r"\\"))
+    if options.hashtags != "keep":
+        arr = pc.replace_substring_regex(arr, _HASHTAG,
+                                         r"\1\2" if options.hashtags == "word" else r"\1")
+    has_mask = pc.match_substring_regex(arr, _MASK).to_numpy(zero_copy_only=False)
+    if options.masks in ("replace", "remove"):
+        if options.masks == "replace":
+            for mask, word in options.mask_words.items():
+                arr = pc.replace_substring(arr, f"[{mask}]", word)
+        arr = pc.replace_substring_regex(arr, _MASK, "")
+    arr = pc.utf8_trim_whitespace(pc.replace_substring_regex(arr, r"\s+", " "))
+
+    words = pc.count_substring_regex(arr, r"\S+").to_numpy(zero_copy_only=False)
+    is_placeholder = pc.is_in(placeholder_key(arr), value_set=pa.array(
+        [_key(p) for p in options.placeholders], type=pa.large_string())).to_numpy(
+        zero_copy_only=False)
+    reason = np.select(
+        [words == 0, has_mask & (options.masks == "drop"), is_placeholder,
+         words < options.min_words, words > options.max_words],
+        ["empty", "mask", "placeholder", "too_short", "too_long"], default="")
+    cleaned = pd.Series(arr.to_numpy(zero_copy_only=False), index=texts.index, dtype="string")
+    return cleaned, pd.Series(reason, index=texts.index, dtype="string").replace("", pd.NA)
+
+
+def _key(text: str) -> str:
+    return placeholder_key(pa.array([text], type=pa.large_string()))[0].as_py()
+
+
+def _map_where(arr: pa.Array, pattern: str, func) -> pa.Array:
+    """Apply a Python `func` only to the elements matching `pattern` (usually few)."""
+    hit = pc.match_substring_regex(arr, pattern).to_numpy(zero_copy_only=False)
+    if not hit.any():
+        return arr
+    values = arr.to_numpy(zero_copy_only=False).copy()
+    values[hit] = [func(v) for v in values[hit]]
+    return pa.array(values, type=pa.large_string())

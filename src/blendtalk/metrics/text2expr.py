@@ -1,0 +1,130 @@
+"""Metrics of the text ↔ expression model on held-out texts, with baselines.
+
+Retrieval counts a retrieved item as correct when its expression equals the query's expression
+within `tolerance` (max absolute difference over the 52 channels): rule-based annotation gives
+many texts the same expression, and retrieving any of them is right. The rank of a query is the
+rank of its best-scored correct item; ties with wrong items count half (so a constant scorer gets
+about the chance rank, not rank 1). Chance levels use the same rule.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import numpy as np
+import torch
+
+from blendtalk.metrics.blendshape import region_errors
+from blendtalk.models.text2expr import Text2Expr
+
+KS = (1, 5, 10)
+
+
+def same_expression(a: np.ndarray, b: np.ndarray, tolerance: float) -> np.ndarray:
+    """(Q, 52), (G, 52) → (Q, G) bool: no channel differs by more than `tolerance`."""
+    return np.abs(a[:, None, :] - b[None, :, :]).max(-1) <= tolerance
+
+
+def distinct_expressions(expr: np.ndarray, tolerance: float) -> int:
+    """Number of groups when each row joins the first earlier representative within tolerance."""
+    reps: list[np.ndarray] = []
+    for row in expr:
+        if not any(np.abs(row - r).max() <= tolerance for r in reps):
+            reps.append(row)
+    return len(reps)
+
+
+def ranks(scores: np.ndarray, correct: np.ndarray) -> np.ndarray:
+    """(Q, G) scores (higher is better) and correct mask → (Q,) rank of the best correct item."""
+    best = np.where(correct, scores, -np.inf).max(1, keepdims=True)
+    wrong = ~correct
+    return 1 + (wrong & (scores > best)).sum(1) + 0.5 * (wrong & (scores == best)).sum(1)
+
+
+def chance_recall(n_correct: np.ndarray, gallery: int, k: int) -> float:
+    """Mean over queries of P(a correct item in the top k) under a random ranking."""
+    p_miss = np.ones(len(n_correct))
+    for i in range(k):
+        p_miss *= np.clip((gallery - n_correct - i) / max(gallery - i, 1), 0, 1)
+    return float(np.mean(1 - p_miss))
+
+
+def retrieval(scores: np.ndarray, correct: np.ndarray) -> dict[str, float]:
+    """R@1/5/10, median and mean rank, and the chance R@k of the same gallery."""
+    r = ranks(scores, correct)
+    n_correct = correct.sum(1)
+    out: dict[str, float] = {f"R@{k}": float(np.mean(r <= k)) for k in KS}
+    out.update(median_rank=float(np.median(r)), mean_rank=float(np.mean(r)))
+    out.update({f"chance_R@{k}": chance_recall(n_correct, correct.shape[1], k) for k in KS})
+    return out
+
+
+def _predicted_retrieval(pred: np.ndarray, gallery: np.ndarray, correct: np.ndarray) -> dict[str, float]:
+    """Text→expression retrieval of a method that predicts an expression: gallery items ranked
+    by mean squared distance to the prediction."""
+    return retrieval(-((pred[:, None, :] - gallery[None, :, :]) ** 2).mean(-1), correct)
+
+
+def _prototype_accuracy(z_train: np.ndarray, y_train: Sequence[str], z: np.ndarray,
+                        y: Sequence[str]) -> float:
+    labels = sorted(set(y_train))
+    y_train = np.asarray(y_train)
+    protos = np.stack([z_train[y_train == lab].mean(0) for lab in labels])
+    protos /= np.linalg.norm(protos, axis=1, keepdims=True) + 1e-12
+    return float(np.mean(np.asarray(labels)[np.argmax(z @ protos.T, 1)] == np.asarray(y)))
+
+
+@torch.no_grad()
+def latents(model: Text2Expr, text: np.ndarray, expr: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Unit latents of text embeddings (N, D) and expressions (N, 52), in eval mode."""
+    model.eval()
+    return (model.encode_text(torch.from_numpy(text)).numpy(),
+            model.encode_expr(torch.from_numpy(expr)).numpy())
+
+
+@torch.no_grad()
+def evaluate_model(model: Text2Expr, text: np.ndarray, expr: np.ndarray, emotions: Sequence[str],
+                   train_text: np.ndarray, train_expr: np.ndarray, train_emotions: Sequence[str],
+                   tolerance: float) -> dict:
+    """All model metrics on a held-out set: text (N, D) embeddings, expr (N, 52), emotions (N,).
+    The training set gives the emotion prototypes (mean expression latent per emotion)."""
+    z_text, z_expr = latents(model, text, expr)
+    z_train_expr = latents(model, train_text, train_expr)[1]
+    correct = same_expression(expr, expr, tolerance)
+    pred = model.decode(torch.from_numpy(z_text)).numpy()
+    recon = model.decode(torch.from_numpy(z_expr)).numpy()
+    return {
+        "text_to_expression": retrieval(z_text @ z_expr.T, correct),
+        "expression_to_text": retrieval(z_expr @ z_text.T, correct.T),
+        "text_to_expression_decoded": _predicted_retrieval(pred, expr, correct),
+        "cross_modal": region_errors(pred, expr),
+        "reconstruction": region_errors(recon, expr),
+        "cross_modal_channel_mae": np.abs(pred - expr).mean(0).tolist(),
+        "emotion_accuracy": {
+            "text_latent": _prototype_accuracy(z_train_expr, train_emotions, z_text, emotions),
+            "expression_latent": _prototype_accuracy(z_train_expr, train_emotions, z_expr, emotions),
+        },
+        "temperature": model.temperature(),
+    }
+
+
+def expression_baselines(expr: np.ndarray, emotions: Sequence[str], train_expr: np.ndarray,
+                         train_emotions: Sequence[str], tolerance: float) -> dict:
+    """Baselines that predict an expression without reading the text: the training-mean
+    expression, and the per-emotion training mean (an oracle: it is given the true label).
+    Also the majority-emotion accuracy."""
+    train_emotions = np.asarray(train_emotions)
+    mean = train_expr.mean(0)
+    per_emotion = {e: train_expr[train_emotions == e].mean(0) for e in set(train_emotions)}
+    correct = same_expression(expr, expr, tolerance)
+    out = {}
+    for name, pred in {
+        "training_mean": np.repeat(mean[None], len(expr), 0),
+        "emotion_mean_oracle": np.stack([per_emotion.get(e, mean) for e in emotions]),
+    }.items():
+        out[name] = {"cross_modal": region_errors(pred, expr),
+                     "cross_modal_channel_mae": np.abs(pred - expr).mean(0).tolist(),
+                     "text_to_expression_decoded": _predicted_retrieval(pred, expr, correct)}
+    labels, counts = np.unique(train_emotions, return_counts=True)
+    out["majority_emotion_accuracy"] = float(np.mean(np.asarray(emotions) == labels[np.argmax(counts)]))
+    return out

@@ -1,0 +1,1 @@
+"""Trainable models of blendtalk (one readable file each)."""

@@ -1,0 +1,273 @@
+"""Text ↔ expression model: a contrastive joint latent space for frozen text embeddings and
+ARKit-52 expressions, with a decoder from that space back to blendshapes.
+
+Shapes: text embeddings (N, text_dim) float32 from a frozen encoder (blendtalk.text); blendshapes
+(N, 52) float32 in [0, 1] (canonical ARKit order); latents (N, latent) float32 of unit L2 norm.
+
+    expr (N,52) ──expr_encoder──► z_expr ─┐
+                                          ├─ symmetric InfoNCE (learnable temperature)
+    text (N,D) ──text_projector─► z_text ─┘
+    decoder(z_expr) ≈ expr (reconstruction)      decoder(z_text) ≈ expr (cross-modal)
+
+Every network is a residual MLP: Linear → `blocks` × [LayerNorm → Linear → GELU → Dropout →
+Linear, + skip] → LayerNorm → Linear. The reference's two "transformers" over one token are this.
+"""
+
+from __future__ import annotations
+
+import copy
+import json
+import logging
+import math
+import time
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import torch
+import torch.nn.functional as F
+from safetensors.torch import load_file, save_file
+from torch import nn
+
+from blendtalk.arkit import N_BLENDSHAPES
+from blendtalk.io import atomic_path, write_json
+
+log = logging.getLogger(__name__)
+
+#: Sizes by preset; `reference` reproduces the published model (latent 512, hidden 1024, 8 blocks).
+PRESETS: dict[str, dict[str, int]] = {
+    "small": {"latent": 64, "hidden": 256, "blocks": 2},
+    "reference": {"latent": 512, "hidden": 1024, "blocks": 8},
+}
+LOSSES = ("infonce", "positive_cosine")
+
+
+@dataclass
+class ModelConfig:
+    text_dim: int
+    latent: int = 64
+    hidden: int = 256
+    blocks: int = 2
+    dropout: float = 0.1
+    temperature: float = 0.07  # initial InfoNCE temperature (learnable)
+
+    @classmethod
+    def from_preset(cls, text_dim: int, preset: str = "small", **overrides) -> "ModelConfig":
+        """Sizes of `preset`, then any non-None `overrides` (latent, hidden, blocks, dropout, ...)."""
+        if preset not in PRESETS:
+            raise ValueError(f"unknown preset {preset!r}; choose from {sorted(PRESETS)}")
+        sizes = {**PRESETS[preset], **{k: v for k, v in overrides.items() if v is not None}}
+        return cls(text_dim=text_dim, **sizes)
+
+
+@dataclass
+class TrainConfig:
+    loss: str = "infonce"  # or "positive_cosine": the reference's alignment loss, for ablation
+    w_contrastive: float = 1.0
+    w_reconstruction: float = 1.0
+    w_cross_modal: float = 1.0
+    tolerance: float = 0.02  # two expressions are "the same" when no channel differs by more
+    epochs: int = 200
+    batch_size: int = 64
+    lr: float = 1e-3
+    weight_decay: float = 0.01
+    patience: int = 20  # epochs without a better validation loss before stopping
+    seed: int = 0
+
+
+# ----------------------------------------------------------------------------- the networks
+
+class ResidualBlock(nn.Module):
+    def __init__(self, width: int, dropout: float) -> None:
+        super().__init__()
+        self.net = nn.Sequential(nn.LayerNorm(width), nn.Linear(width, width), nn.GELU(),
+                                 nn.Dropout(dropout), nn.Linear(width, width))
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return x + self.net(x)
+
+
+class ResidualMLP(nn.Module):
+    """(N, d_in) → (N, d_out) through `blocks` residual blocks of width `hidden`."""
+
+    def __init__(self, d_in: int, hidden: int, d_out: int, blocks: int, dropout: float) -> None:
+        super().__init__()
+        self.net = nn.Sequential(nn.Linear(d_in, hidden),
+                                 *[ResidualBlock(hidden, dropout) for _ in range(blocks)],
+                                 nn.LayerNorm(hidden), nn.Linear(hidden, d_out))
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.net(x)
+
+
+class Text2Expr(nn.Module):
+    def __init__(self, cfg: ModelConfig) -> None:
+        super().__init__()
+        self.cfg = cfg
+        self.expr_encoder = ResidualMLP(N_BLENDSHAPES, cfg.hidden, cfg.latent, cfg.blocks, cfg.dropout)
+        self.text_projector = ResidualMLP(cfg.text_dim, cfg.hidden, cfg.latent, cfg.blocks, cfg.dropout)
+        self.decoder = ResidualMLP(cfg.latent, cfg.hidden, N_BLENDSHAPES, cfg.blocks, cfg.dropout)
+        # CLIP's parametrisation: logits are scaled by exp(logit_scale) = 1 / temperature.
+        self.logit_scale = nn.Parameter(torch.tensor(math.log(1.0 / cfg.temperature)))
+
+    def encode_expr(self, expr: torch.Tensor) -> torch.Tensor:
+        """(N, 52) blendshapes → (N, latent) unit vectors."""
+        return F.normalize(self.expr_encoder(expr), dim=-1)
+
+    def encode_text(self, text: torch.Tensor) -> torch.Tensor:
+        """(N, text_dim) frozen text embeddings → (N, latent) unit vectors."""
+        return F.normalize(self.text_projector(text), dim=-1)
+
+    def decode(self, z: torch.Tensor) -> torch.Tensor:
+        """(N, latent) → (N, 52) blendshapes, bounded to [0, 1] by a sigmoid."""
+        return torch.sigmoid(self.decoder(z))
+
+    def temperature(self) -> float:
+        return float(torch.exp(-self.logit_scale.detach()))
+
+    @torch.no_grad()
+    def predict(self, text: torch.Tensor) -> torch.Tensor:
+        """Text embeddings (N, text_dim) → expressions (N, 52) in [0, 1] (eval mode)."""
+        self.eval()
+        return self.decode(self.encode_text(text))
+
+
+# ----------------------------------------------------------------------------- the losses
+
+def same_expression(expr: torch.Tensor, tolerance: float) -> torch.Tensor:
+    """(N, 52) → (N, N) bool: True where two rows differ by at most `tolerance` in every channel."""
+    return (expr[:, None, :] - expr[None, :, :]).abs().amax(-1) <= tolerance
+
+
+def info_nce(z_text: torch.Tensor, z_expr: torch.Tensor, logit_scale: torch.Tensor,
+             positives: torch.Tensor | None = None) -> torch.Tensor:
+    """Symmetric InfoNCE over the (N, N) similarity matrix of unit latents, scaled by
+    exp(logit_scale) (clamped at 100 as in CLIP). `positives` (N, N) bool (symmetric, True on the
+    diagonal) marks pairs that share an expression within tolerance: the target distribution of
+    each row is uniform over them, so near-duplicate expressions in a batch are not treated as
+    negatives (for exact duplicates this equals the diagonal target). Default: the diagonal."""
+    logits = logit_scale.clamp(max=math.log(100.0)).exp() * z_text @ z_expr.T
+    if positives is None:
+        positives = torch.eye(len(z_text), dtype=torch.bool, device=z_text.device)
+    target = positives.float() / positives.sum(1, keepdim=True)
+    loss_t2e = -(target * F.log_softmax(logits, dim=1)).sum(1).mean()
+    loss_e2t = -(target.T * F.log_softmax(logits.T, dim=1)).sum(1).mean()
+    return (loss_t2e + loss_e2t) / 2
+
+
+def positive_cosine(z_text: torch.Tensor, z_expr: torch.Tensor) -> torch.Tensor:
+    """The reference's alignment loss: 1 - cos(text, expr) of positive pairs only (no negatives)."""
+    return (1 - F.cosine_similarity(z_text, z_expr, dim=-1)).mean()
+
+
+def losses(model: Text2Expr, text: torch.Tensor, expr: torch.Tensor, cfg: TrainConfig
+           ) -> dict[str, torch.Tensor]:
+    """All loss terms of one batch (text (N, D), expr (N, 52)) and their weighted `total`."""
+    z_text, z_expr = model.encode_text(text), model.encode_expr(expr)
+    if cfg.loss == "infonce":
+        contrastive = info_nce(z_text, z_expr, model.logit_scale, same_expression(expr, cfg.tolerance))
+    elif cfg.loss == "positive_cosine":
+        contrastive = positive_cosine(z_text, z_expr)
+    else:
+        raise ValueError(f"unknown loss {cfg.loss!r}; choose from {LOSSES}")
+    reconstruction = F.mse_loss(model.decode(z_expr), expr)
+    cross_modal = F.mse_loss(model.decode(z_text), expr)
+    total = (cfg.w_contrastive * contrastive + cfg.w_reconstruction * reconstruction
+             + cfg.w_cross_modal * cross_modal)
+    return {"total": total, "contrastive": contrastive, "reconstruction": reconstruction,
+            "cross_modal": cross_modal}
+
+
+# ----------------------------------------------------------------------------- training
+
+@dataclass
+class PairData:
+    """Training pairs: expressions `expr` (N, 52) and, per row, `choices` (N, K) indices into the
+    embedding table `text` (M, D): the row's text views and augmented variants. Each step draws
+    one of the K uniformly per row; evaluation sets use K = 1."""
+    expr: np.ndarray
+    text: np.ndarray
+    choices: np.ndarray | None = None
+
+    def __post_init__(self) -> None:
+        if self.choices is None:
+            self.choices = np.arange(len(self.expr))[:, None]
+        self.choices = np.asarray(self.choices, dtype=np.int64).reshape(len(self.expr), -1)
+
+
+@torch.no_grad()
+def evaluate_loss(model: Text2Expr, data: PairData, cfg: TrainConfig) -> dict[str, float]:
+    """Loss terms on a whole set (first choice of each row), in eval mode."""
+    model.eval()
+    text = torch.from_numpy(data.text[data.choices[:, 0]])
+    return {k: float(v) for k, v in losses(model, text, torch.from_numpy(data.expr), cfg).items()}
+
+
+def train(model: Text2Expr, train_data: PairData, val_data: PairData, cfg: TrainConfig
+          ) -> pd.DataFrame:
+    """Train with AdamW and a cosine learning-rate schedule; stop when the validation loss has not
+    improved for `cfg.patience` epochs; load the best epoch's weights back into `model`.
+    Returns the history: one row per epoch with train and val loss terms, lr and temperature."""
+    torch.manual_seed(cfg.seed)
+    rng = np.random.default_rng(cfg.seed)
+    opt = torch.optim.AdamW(model.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay)
+    steps_per_epoch = math.ceil(len(train_data.expr) / cfg.batch_size)
+    sched = torch.optim.lr_scheduler.CosineAnnealingLR(opt, T_max=cfg.epochs * steps_per_epoch)
+    expr_all = torch.from_numpy(train_data.expr)
+    text_all = torch.from_numpy(train_data.text)
+    best, best_state, stale, rows = math.inf, copy.deepcopy(model.state_dict()), 0, []
+    for epoch in range(cfg.epochs):
+        model.train()
+        t0 = time.perf_counter()
+        order = rng.permutation(len(expr_all))
+        pick = train_data.choices[np.arange(len(order)), rng.integers(train_data.choices.shape[1],
+                                                                     size=len(order))]
+        sums: dict[str, float] = {}
+        for start in range(0, len(order), cfg.batch_size):
+            idx = order[start:start + cfg.batch_size]
+            terms = losses(model, text_all[pick[idx]], expr_all[idx], cfg)
+            opt.zero_grad(set_to_none=True)
+            terms["total"].backward()
+            opt.step()
+            sched.step()
+            for k, v in terms.items():
+                sums[k] = sums.get(k, 0.0) + v.item() * len(idx)
+        val = evaluate_loss(model, val_data, cfg)
+        rows.append({"epoch": epoch, **{f"train_{k}": v / len(order) for k, v in sums.items()},
+                     **{f"val_{k}": v for k, v in val.items()}, "lr": sched.get_last_lr()[0],
+                     "temperature": model.temperature(), "seconds": time.perf_counter() - t0})
+        if val["total"] < best - 1e-6:
+            best, best_state, stale = val["total"], copy.deepcopy(model.state_dict()), 0
+        else:
+            stale += 1
+        if epoch % 10 == 0:
+            log.info("epoch %d train %.4f val %.4f (best %.4f) T=%.4f", epoch,
+                     rows[-1]["train_total"], val["total"], best, model.temperature())
+        if stale >= cfg.patience:
+            log.info("early stop at epoch %d: no better val loss for %d epochs", epoch, stale)
+            break
+    model.load_state_dict(best_state)
+    model.eval()
+    history = pd.DataFrame(rows)
+    history["best"] = history["val_total"] == history["val_total"].min()
+    return history
+
+
+# ----------------------------------------------------------------------------- checkpoints
+
+def save_model(model: Text2Expr, directory: str | Path, extra: dict | None = None) -> None:
+    """Write `model.safetensors` and `config.json` (model sizes plus `extra`, e.g. the encoder)."""
+    directory = Path(directory)
+    with atomic_path(directory / "model.safetensors") as tmp:
+        save_file({k: v.contiguous() for k, v in model.state_dict().items()}, str(tmp))
+    write_json({"model": asdict(model.cfg), **(extra or {})}, directory / "config.json")
+
+
+def load_model(directory: str | Path) -> tuple[Text2Expr, dict]:
+    """Rebuild the model from `config.json` and `model.safetensors` (no pickle); eval mode."""
+    directory = Path(directory)
+    config = json.loads((directory / "config.json").read_text(encoding="utf-8"))
+    model = Text2Expr(ModelConfig(**config["model"]))
+    model.load_state_dict(load_file(str(directory / "model.safetensors")))
+    return model.eval(), config

