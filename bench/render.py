@@ -78,7 +78,7 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as tmp:
         runs = [measure(rig, size, samples, weights, Path(tmp)) for size, samples in ((256, 0), (256, 4), (512, 0))]
     base = runs[0]
-    with Renderer(rig) as r:
+    with Renderer(rig) as r, r.ctx:
         renderer_name = r.ctx.info["GL_RENDERER"]
     print(json.dumps({
         "rig": rig_name, "vertices": rig.n_vertices, "triangles": int(len(rig.triangles)),

@@ -1,9 +1,7 @@
 # Stage: blendshapes (see ../shared/DESIGN.md). FACS action units → ARKit-52 expression table,
 # its summary and the per-emotion heatmap.
 
-from blendtalk.blendshapes.settings import blendshapes_settings
-
-BLENDSHAPES = blendshapes_settings(config.get("blendshapes"))
+BLENDSHAPES = config["blendshapes"]  # defaults filled by validate_config (rules/common.smk)
 
 
 rule blendshapes_table:

@@ -13,13 +13,6 @@ CORPUS_DOWNLOADS = {d["path"]: d for spec in CORPUS_SOURCES.values()
                     for d in spec["download"]}
 
 
-def corpus_source_inputs(wildcards):
-    """The data files of one source, its labels file and its label map."""
-    spec = CORPUS_SOURCES[wildcards.source]
-    extra = [spec[key] for key in ("labels_file", "label_map") if spec.get(key)]
-    return [*spec["files"], *extra]
-
-
 rule corpora_download:
     output:
         ".cache/corpora/{path}",
@@ -41,7 +34,10 @@ rule corpora_download:
 
 rule corpora_source:
     input:
-        corpus_source_inputs,
+        # the data files, then the labels file and label map when the source has them
+        lambda wc: [*CORPUS_SOURCES[wc.source]["files"],
+                    *(CORPUS_SOURCES[wc.source][key] for key in ("labels_file", "label_map")
+                      if CORPUS_SOURCES[wc.source][key])],
     output:
         table=result("corpora", "{source}.parquet"),
         rejected=(result("corpora", "rejected", "{source}.parquet")

@@ -11,10 +11,10 @@ from blendtalk.arkit import ARKIT_NAMES, INDEX, LR_PAIRS
 from blendtalk.blendshapes.augment import augment
 from blendtalk.blendshapes.mapping import expression, load_mapping, parse_aus
 from blendtalk.blendshapes.plot import heatmap
-from blendtalk.blendshapes.settings import blendshapes_settings
 from blendtalk.blendshapes.summary import emotion_means, summarise
 from blendtalk.blendshapes.table import EXCLUSION_REASONS, build_expressions
 from blendtalk.cli import main
+from blendtalk.config import load_config
 from blendtalk.io import write_json
 from blendtalk.livelink import read_livelink_csv
 
@@ -165,12 +165,16 @@ def test_summary_and_heatmap(built, tmp_path):
     assert image.ndim == 3 and image.shape[1] == 16 * 50 and image.std() > 0.05
 
 
-def test_settings_fill_schema_defaults():
-    s = blendshapes_settings({"augment": {"jitter": 0.1}})
+def test_schema_defaults_and_checks(tmp_path):
+    path = tmp_path / "c.yaml"
+    path.write_text("blendshapes:\n  augment: {jitter: 0.1}\n")
+    s = load_config(path)["blendshapes"]
     assert s["augment"] == {"jitter": 0.1, "asymmetry": 0.0}
     assert s["intensity_scale"] == {"A": 0.2, "B": 0.4, "C": 0.6, "D": 0.8, "E": 1.0}
-    assert s["mapping"] == "resources/facs/au_to_arkit.csv"
-    assert blendshapes_settings(None)["heatmap_dpi"] == 120
+    assert s["mapping"] == "resources/facs/au_to_arkit.csv" and s["heatmap_dpi"] == 120
+    path.write_text("blendshapes:\n  augment: {noise: 0.1}\n")
+    with pytest.raises(Exception, match="blendshapes.augment.noise"):
+        load_config(path)
 
 
 def test_cli_expr_prints_vector_and_writes_live_link(tmp_path, capsys, mapping):

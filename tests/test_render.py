@@ -188,3 +188,27 @@ def test_multisampling_smooths_edges(rig):
         return len(np.unique(frame.reshape(-1, 3), axis=0))
     assert (frames[0][0, 0] == bg).all() and (frames[4][0, 0] == bg).all()
     assert n_levels(frames[4]) > n_levels(frames[0])
+
+
+@pytest.fixture(scope="module")
+def head():
+    reference_head = pytest.importorskip("blendtalk.render.reference_head")
+    return reference_head.build_reference_head()
+
+
+def test_reference_head_jaw_and_blinks_stay_in_their_regions(head):
+    with Renderer(head, RenderSettings(width=192, height=192)) as r:
+        neutral = r.render()
+        eyes = r.project(head.neutral[head.vertex_sets["eyes"]])
+        lips = r.project(head.neutral[head.vertex_sets["lips"]])
+        jaw = changed(r.render(one_hot("jawOpen")), neutral)
+        blink = changed(r.render(one_hot("eyeBlinkLeft")), neutral)
+    eye_rows = slice(int(eyes[:, 1].min()) - 1, int(eyes[:, 1].max()) + 2)
+    assert jaw.sum() > 100
+    assert not jaw[eye_rows].any()  # the jaw leaves the eyes' rows untouched
+    assert np.nonzero(jaw)[0].mean() > lips[:, 1].min() - 2  # centred at or below the lips
+    ys, xs = np.nonzero(blink)
+    assert blink.sum() > 20
+    centre_x = (eyes[:, 0].min() + eyes[:, 0].max()) / 2
+    assert xs.min() > centre_x  # only the subject's left eye: the image's right
+    assert ys.max() < lips[:, 1].min()  # nowhere near the mouth

@@ -69,11 +69,9 @@ def test_videos_are_two_seconds_of_neutral_expression_neutral(workflow):
         assert info.duration_s == pytest.approx(2.0, abs=0.02)
         frames = read_frames(workdir / video).astype(int)
         assert np.abs(frames[0] - frames[-1]).mean() < 1  # neutral at both ends
-        jaw = table.set_index("text_id").loc[item["text_id"], "jawOpen"]
-        # the expression in the middle: the jaw opens in the lower half, more for larger jawOpen
+        # the expression in the middle: the jaw opens in the lower half; the top (eyes) moves less
         lower = np.abs(frames[30, 32:] - frames[0, 32:]).mean()
-        assert lower > 0.5 and lower > 2 * np.abs(frames[30, :20] - frames[0, :20]).mean()
-        assert lower == pytest.approx(jaw / 0.2 * lower_per_step(workdir, sample, videos), rel=0.8)
+        assert lower > 0.5 and lower > 2 * np.abs(frames[30, :24] - frames[0, :24]).mean()
 
 
 def test_contact_sheet_has_a_row_per_emotion(workflow):

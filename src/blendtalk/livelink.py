@@ -86,7 +86,8 @@ def _fmt(value: np.float32) -> str:
 
 def write_livelink_csv(path: str | os.PathLike, weights: np.ndarray, fps: float = 30,
                        pose: np.ndarray | None = None, start_frame: int = 0) -> None:
-    """Write `(T, 52)` canonical weights in [0, 1] (and optional `(T, 9)` pose, else zeros) as a
+    """Write `(T, 52)` (or one `(52,)` frame) canonical weights in [0, 1], and an optional
+    `(T, 9)` pose in `POSE_COLUMNS` order (else zeros), frame 0 at `start_frame`, as a
     Live Link Face CSV at `fps`, atomically. Values are written as the shortest decimal that reads
     back as the same float32, so a round trip through `read_livelink_csv` is exact."""
     weights = np.asarray(weights, dtype=np.float32)

@@ -25,18 +25,17 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 def run(args: argparse.Namespace) -> int:
     import numpy as np
 
-    from blendtalk.blendshapes.mapping import expression, load_mapping, parse_aus
-    from blendtalk.blendshapes.settings import blendshapes_settings
+    from blendtalk.blendshapes.mapping import (DEFAULT_INTENSITY_SCALE, MAPPING_CSV, expression,
+                                               load_mapping, parse_aus)
     from blendtalk.config import REPO_ROOT, load_config
     from blendtalk.livelink import write_livelink_csv
 
-    settings = blendshapes_settings(load_config(args.config).get("blendshapes")
-                                    if Path(args.config).exists() else None)
-    mapping_path = Path(settings["mapping"])
+    settings = load_config(args.config)["blendshapes"] if Path(args.config).exists() else {}
+    mapping_path = Path(settings.get("mapping", MAPPING_CSV))
     if not mapping_path.is_absolute() and not mapping_path.exists():
         mapping_path = REPO_ROOT / mapping_path
     mapping = load_mapping(mapping_path)
-    scale = settings["intensity_scale"]
+    scale = settings.get("intensity_scale", DEFAULT_INTENSITY_SCALE)
     try:
         weights = expression(parse_aus(args.aus), mapping, scale)
     except (KeyError, ValueError) as exc:

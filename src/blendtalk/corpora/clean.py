@@ -105,7 +105,8 @@ def clean_texts(texts: pd.Series, options: CleanOptions = CleanOptions()
     arr = pa.array(texts.astype(object).where(texts.notna(), ""), type=pa.large_string())
     arr = _map_where(arr, _HAS_MOJIBAKE, fix_mojibake) if options.fix_mojibake else arr
     if options.literal_escapes:
-        arr = pc.replace_substring_regex(arr, r"\\[ntr]", " ")
+        for escape in ("\\n", "\\t", "\\r"):
+            arr = pc.replace_substring(arr, escape, " ")
     if options.html_entities:
         arr = _map_where(arr, r"&(?:#\d+|#[xX][0-9a-fA-F]+|[A-Za-z]+\d*);", html.unescape)
     arr = pc.utf8_normalize(arr, form="NFC")
@@ -127,9 +128,14 @@ def clean_texts(texts: pd.Series, options: CleanOptions = CleanOptions()
     arr = pc.utf8_trim_whitespace(pc.replace_substring_regex(arr, r"\s+", " "))
 
     words = pc.count_substring_regex(arr, r"\S+").to_numpy(zero_copy_only=False)
-    is_placeholder = pc.is_in(placeholder_key(arr), value_set=pa.array(
-        [_key(p) for p in options.placeholders], type=pa.large_string())).to_numpy(
-        zero_copy_only=False)
+    keys = pa.array([_key(p) for p in options.placeholders], type=pa.large_string())
+    longest = max((len(k) for k in keys.to_pylist()), default=0)
+    is_placeholder = np.zeros(len(arr), dtype=bool)
+    # only texts not much longer than the longest placeholder (plus brackets, dots) can be one
+    short = np.flatnonzero(pc.utf8_length(arr).to_numpy(zero_copy_only=False) <= 2 * longest + 8)
+    if len(short):
+        is_placeholder[short] = pc.is_in(placeholder_key(arr.take(pa.array(short))),
+                                         value_set=keys).to_numpy(zero_copy_only=False)
     reason = np.select(
         [words == 0, has_mask & (options.masks == "drop"), is_placeholder,
          words < options.min_words, words > options.max_words],

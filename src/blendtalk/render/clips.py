@@ -31,12 +31,13 @@ def render_video(path: str | os.PathLike, rig: Rig, weights: np.ndarray, setting
             raise ValueError(f"--compare sequence has shape {compare.shape}, expected {weights.shape}")
     settings = settings or RenderSettings()
     width = settings.width * (2 if compare is not None else 1)
-    lines = caption_lines(caption or "", emotions, width_px=width)
-    overlay = caption_overlay(width, settings.height, lines) if lines else None
+    size = max(9, round(settings.width / 21))  # caption text: 12 px on 256-px frames
+    lines = caption_lines(caption or "", emotions, width_px=width, size=size)
+    overlay = caption_overlay(width, settings.height, lines, size=size) if lines else None
     with Renderer(rig, settings) as renderer, \
             VideoWriter(path, width, settings.height, fps=fps, audio=audio, crf=crf) as video:
         frames = (renderer.frames(weights) if compare is None else
-                  (side_by_side(a, b, labels) for a, b in zip(renderer.frames(weights),
+                  (side_by_side(a, b, labels, size=size) for a, b in zip(renderer.frames(weights),
                                                                renderer.frames(compare), strict=True)))
         for frame in frames:
             video.write(frame if overlay is None else blend(frame, overlay, out=frame))

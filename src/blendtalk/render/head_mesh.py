@@ -28,6 +28,8 @@ MOUTH_Y, MOUTH_Z = -7.0, 8.95  # lip line height and front of the lips on the mi
 MOUTH_HALF_WIDTH = 2.35  # half-width of the lip opening (corner x)
 LIP_GAP = 0.06  # half the neutral gap between the lips on the midline
 JAW_HINGE = np.array([0.0, -2.2, -0.6])  # jaw rotation axis (parallel to X) passes here
+LIP_UPPER = ((0.0, MOUTH_Y + 0.42, MOUTH_Z - 0.55), (2.45, 0.55, 0.95))  # lip ellipsoids: centre, radii
+LIP_LOWER = ((0.0, MOUTH_Y - 0.5, MOUTH_Z - 0.6), (2.2, 0.62, 0.95))
 
 
 def _ellipsoid(p: np.ndarray, centre, radii) -> np.ndarray:
@@ -58,7 +60,6 @@ def head_sdf(p: np.ndarray) -> np.ndarray:
     """Signed distance (cm, negative inside) of the head surface at points `p` (..., 3)."""
     m = p * np.array([1.0, 1.0, 1.0])
     m[..., 0] = np.abs(p[..., 0])  # bilateral features are modelled on the left and mirrored
-    mouth = np.array([0.0, MOUTH_Y, MOUTH_Z])
     d = _ellipsoid(p, (0.0, 1.7, -0.9), (7.5, 9.6, 9.7))  # cranium
     d = _smin(d, _ellipsoid(p, (0.0, -4.3, 1.7), (5.9, 7.2, 7.3)), 2.0)  # face and jaw
     d = _smin(d, np.maximum(np.hypot(p[..., 0], p[..., 2] + 1.3) - 5.0, p[..., 1] + 2.0), 1.6)  # neck
@@ -72,9 +73,14 @@ def head_sdf(p: np.ndarray) -> np.ndarray:
     d = _smin(d, _capsule(p, (0.0, EYE_CENTRE[1] + 0.6, 8.4), (0.0, -3.3, 10.4), 0.6), 0.7)  # bridge
     d = _smin(d, np.linalg.norm(p - (0.0, -3.75, 10.2), axis=-1) - 0.95, 0.5)  # nose tip
     d = _smin(d, _ellipsoid(m, (1.2, -4.05, 8.85), (0.75, 0.62, 0.8)), 0.4)  # nostril wings
-    d = _smin(d, _ellipsoid(p, mouth + (0.0, 0.42, -0.55), (2.45, 0.55, 0.95)), 0.45)  # upper lip
-    d = _smin(d, _ellipsoid(p, mouth + (0.0, -0.5, -0.6), (2.2, 0.62, 0.95)), 0.45)  # lower lip
+    d = _smin(d, _ellipsoid(p, *LIP_UPPER), 0.45)
+    d = _smin(d, _ellipsoid(p, *LIP_LOWER), 0.45)
     return d
+
+
+def lip_distance(p: np.ndarray) -> np.ndarray:
+    """Approximate distance (cm, negative inside) from `p` (..., 3) to the nearer lip ellipsoid."""
+    return np.minimum(_ellipsoid(p, *LIP_UPPER), _ellipsoid(p, *LIP_LOWER))
 
 
 def _cast(dirs: np.ndarray, r_max: float = 22.0, step: float = 0.4, chunk: int = 2048) -> np.ndarray:

@@ -39,10 +39,7 @@ def _hair_weight(p: np.ndarray) -> np.ndarray:
 
 def _skin_colors(p: np.ndarray) -> np.ndarray:
     """Per-vertex colour of the skin: skin tone, hair cap, brows, lips and nostrils; (N, 3) in [0, 1]."""
-    mouth = np.array([0.0, hm.MOUTH_Y, hm.MOUTH_Z])
-    lips = np.minimum(hm._ellipsoid(p, mouth + (0.0, 0.42, -0.55), (2.45, 0.55, 0.95)),
-                      hm._ellipsoid(p, mouth + (0.0, -0.5, -0.6), (2.2, 0.62, 0.95)))
-    lip_w = smoothstep(0.22, 0.06, lips)
+    lip_w = smoothstep(0.22, 0.06, hm.lip_distance(p))
     nostril_w = bump(np.abs(p) * (1, 0, 0) + p * (0, 1, 1), (0.55, -4.55, 9.55), (0.38, 0.35, 0.6))
     colors = SKIN + (HAIR - SKIN) * _hair_weight(p)[:, None]
     for color, weight in ((BROWS, _brow_weight(p)), (LIPS, lip_w), (NOSTRIL, np.clip(2 * nostril_w, 0, 1))):
@@ -84,11 +81,8 @@ def _assemble() -> tuple[HeadFrame, np.ndarray, np.ndarray, hm.Skin, dict[str, n
 def _vertex_sets(frame: HeadFrame, skin: hm.Skin, ranges: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
     """Named vertex sets for metrics and tests (see `build_reference_head`)."""
     p, on_skin = frame.vertices, frame.part == "skin"
-    mouth = np.array([0.0, hm.MOUTH_Y, hm.MOUTH_Z])
-    lips = np.minimum(hm._ellipsoid(p, mouth + (0.0, 0.42, -0.55), (2.45, 0.55, 0.95)),
-                      hm._ellipsoid(p, mouth + (0.0, -0.5, -0.6), (2.2, 0.62, 0.95)))
-    sets = {name: idx for name, idx in ranges.items()}
-    sets["lips"] = np.flatnonzero(on_skin & (lips < 0.15))
+    sets = dict(ranges)
+    sets["lips"] = np.flatnonzero(on_skin & (hm.lip_distance(p) < 0.15))
     for side, label in ((1, "left"), (-1, "right")):
         lids = np.flatnonzero((frame.lid_upper[side] > 0) | (frame.lid_lower[side] > 0))
         sets[f"eye_{label}"] = np.union1d(ranges[f"eyeball_{label}"], lids)

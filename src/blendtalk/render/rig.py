@@ -19,9 +19,9 @@ from blendtalk.io import atomic_path
 class Rig:
     """`neutral` (V, 3) float32, `triangles` (F, 3) int32, `deltas` (52, V, 3) float32 in ARKit
     order (a missing shape is all zeros), `vertex_sets` name → int32 vertex indices (at least
-    "lips", "upper_face", "eyes", "mouth_upper", "mouth_lower"; the last two are the inner-lip
-    centre vertices whose distance is the mouth opening), optional per-vertex `colors` (V, 3) in
-    [0, 1]."""
+    "lips", "upper_face", "eyes", "eye_left", "eye_right", "mouth_upper", "mouth_lower"; the last
+    two are paired inner-lip centre vertices whose mean distance is the mouth opening), optional
+    per-vertex `colors` (V, 3) in [0, 1]. ARKit's Left is the subject's left."""
 
     name: str
     neutral: np.ndarray
@@ -41,7 +41,10 @@ class Rig:
         if self.triangles.ndim != 2 or self.triangles.shape[1] != 3 or (
                 self.triangles.size and (self.triangles.min() < 0 or self.triangles.max() >= n_vertices)):
             raise ValueError(f"rig {self.name!r}: triangles must be (F, 3) indices into {n_vertices} vertices")
-        self.vertex_sets = {k: np.asarray(v, dtype=np.int32) for k, v in self.vertex_sets.items()}
+        self.vertex_sets = {k: np.asarray(v, dtype=np.int32).reshape(-1) for k, v in self.vertex_sets.items()}
+        for key, idx in self.vertex_sets.items():
+            if idx.size and (idx.min() < 0 or idx.max() >= n_vertices):
+                raise ValueError(f"rig {self.name!r}: vertex set {key!r} indexes outside {n_vertices} vertices")
         if self.colors is not None:
             self.colors = np.asarray(self.colors, dtype=np.float32).reshape(n_vertices, 3)
 
@@ -56,6 +59,14 @@ class Rig:
             raise ValueError(f"expected (..., 52) weights, got {weights.shape}")
         flat = self.deltas.reshape(N_BLENDSHAPES, -1)
         return (self.neutral.reshape(-1) + weights @ flat).reshape(*weights.shape[:-1], self.n_vertices, 3)
+
+
+    def mouth_opening(self, vertices: np.ndarray) -> np.ndarray:
+        """Mean distance between the paired "mouth_upper" and "mouth_lower" vertices, in the rig's
+        units: vertices `(V, 3)` → scalar array, `(T, V, 3)` → `(T,)`."""
+        vertices = np.asarray(vertices, dtype=np.float32)
+        upper, lower = self.vertex_sets["mouth_upper"], self.vertex_sets["mouth_lower"]
+        return np.linalg.norm(vertices[..., upper, :] - vertices[..., lower, :], axis=-1).mean(axis=-1)
 
 
 def save_rig(rig: Rig, path: str | os.PathLike) -> None:
