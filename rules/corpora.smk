@@ -2,10 +2,6 @@
 # split and capped corpus. Library code: src/blendtalk/corpora/.
 import re
 
-from snakemake.utils import validate
-
-# Fills this section's nested defaults, which the cross-file $ref in config.schema.yaml leaves out.
-validate(config["corpora"], "../schemas/corpora.schema.yaml")
 CORPORA = config["corpora"]
 CORPUS_SOURCES = {name: spec for name, spec in CORPORA["sources"].items()
                   if spec["enabled"]}

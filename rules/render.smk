@@ -1,15 +1,17 @@
 # Stage: render (see ../shared/DESIGN.md). The reference head, expression videos for a seeded
 # per-emotion sample of the expressions table, and the contact sheet of that sample.
 import json
+from pathlib import Path
 
-from blendtalk.render.settings import render_config
-
-RENDER = render_config(config.get("render"))
+RENDER = config["render"]
 
 
 def render_rig() -> str:
-    """The rig file the render rules read: the built reference head or a configured .npz."""
-    return result("rig", "reference_head.npz") if RENDER["rig"] == "reference" else RENDER["rig"]
+    """The rig file the render rules read: the built reference head, or the configured external
+    rig imported by rule render_import_rig."""
+    if RENDER["rig"] == "reference":
+        return result("rig", "reference_head.npz")
+    return result("rig", f"{Path(RENDER['rig']).stem}.npz")
 
 
 wildcard_constraints:
@@ -27,6 +29,24 @@ rule render_reference_head:
         "../envs/render.yaml"
     script:
         "../workflow_scripts/render_reference_head.py"
+
+
+rule render_import_rig:
+    """Import an external rig (a folder of OBJ files named by ARKit/ICT-FaceKit shape names, or an
+    .npz) by name; the log lists unmapped files and missing ARKit shapes."""
+    input:
+        [] if RENDER["rig"] == "reference" else RENDER["rig"],
+    output:
+        result("rig", "{rig}.npz"),
+    log:
+        log_for("render", "import_{rig}.log"),
+    wildcard_constraints:
+        rig="(?!reference_head$)[^/]+",
+    threads: 1
+    conda:
+        "../envs/render.yaml"
+    script:
+        "../workflow_scripts/render_import_rig.py"
 
 
 checkpoint render_sample:

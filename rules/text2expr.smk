@@ -1,10 +1,5 @@
 # Stage: text2expr (see ../shared/DESIGN.md): the contrastive text ↔ expression model.
 # Text embeddings are cached under results/text_embeddings/ (a cache, not a declared output).
-
-from snakemake.utils import validate
-
-# Fill this section's defaults: nested defaults behind the top-level schema's $ref are not applied.
-validate(config.setdefault("text2expr", {}), schema="../schemas/text2expr.schema.yaml")
 T2E = config["text2expr"]
 T2E_MODEL = result("models", "text2expr")
 

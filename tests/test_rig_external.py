@@ -145,3 +145,21 @@ def test_ict_facekit_obj_folder_matches_npz(shared_dir, tmp_path):
     np.testing.assert_allclose(rig.neutral, from_npz.neutral, atol=1e-4)
     np.testing.assert_allclose(rig.deltas[INDEX["jawOpen"]], from_npz.deltas[INDEX["jawOpen"]], atol=5e-3)
     np.testing.assert_array_equal(rig.triangles, from_npz.triangles)  # same fan triangulation
+
+
+def test_workflow_imports_a_configured_obj_folder_rig(obj_folder, tmp_path):
+    import yaml
+
+    from conftest import make_workdir, run_snakemake
+
+    workdir = make_workdir(tmp_path / "wf")
+    cfg = yaml.safe_load((workdir / "config.yaml").read_text())
+    cfg["render"]["rig"] = str(obj_folder)
+    (workdir / "config.yaml").write_text(yaml.safe_dump(cfg))
+    target = f"results/rig/{obj_folder.name}.npz"
+    run_snakemake(workdir, target)
+    imported = load_rig(workdir / target)
+    direct, _ = load_external_rig(obj_folder)
+    np.testing.assert_array_equal(imported.neutral, direct.neutral)
+    np.testing.assert_array_equal(imported.deltas, direct.deltas)
+    assert "missing ARKit shapes" in (workdir / f"logs/render/import_{obj_folder.name}.log").read_text()

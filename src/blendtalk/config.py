@@ -60,8 +60,15 @@ def describe_error(error: Any, prefix: str = "") -> str:
     return f"config key '{where or '<top level>'}': {error.message}"
 
 
-def load_config(path: str | os.PathLike = REPO_ROOT / "config.yaml") -> dict[str, Any]:
-    """Read a config YAML file, validate it and fill in schema defaults."""
+def load_config(path: str | os.PathLike = REPO_ROOT / "config.yaml", missing_ok: bool = False
+                ) -> dict[str, Any]:
+    """Read a config YAML file, validate it and fill in schema defaults.
+
+    With `missing_ok`, a file that does not exist gives the schema defaults (the CLI run outside
+    a workflow directory).
+    """
+    if missing_ok and not Path(path).exists():
+        return validate_config({})
     with open(path, encoding="utf-8") as fh:
         config = yaml.safe_load(fh) or {}
     if not isinstance(config, dict):

@@ -25,7 +25,7 @@ def run(args: argparse.Namespace) -> int:
     from blendtalk.config import load_config
     from blendtalk.ids import text_id
 
-    cfg = load_config(args.config)["annotate"]
+    cfg = load_config(args.config, missing_ok=True)["annotate"]
     if args.backend:
         cfg["backend"] = args.backend
     backend = make_backend(cfg)

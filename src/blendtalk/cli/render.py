@@ -34,9 +34,9 @@ def run(args: argparse.Namespace) -> int:
     from blendtalk.render.clips import render_video
     from blendtalk.render.rig import load_rig
     from blendtalk.render.sequences import expression_envelope, load_sequence
-    from blendtalk.render.settings import render_config, render_settings
+    from blendtalk.render.settings import render_settings
 
-    cfg = render_config(load_config(args.config).get("render") if Path(args.config).exists() else None)
+    cfg = load_config(args.config, missing_ok=True)["render"]
     settings = render_settings(cfg)
     if args.resolution:
         settings = replace(settings, width=args.resolution, height=args.resolution)

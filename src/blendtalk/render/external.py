@@ -20,7 +20,7 @@ from pathlib import Path
 import numpy as np
 
 from blendtalk.arkit import ARKIT_NAMES, INDEX, N_BLENDSHAPES
-from blendtalk.render.rig import Rig
+from blendtalk.render.rig import Rig, load_rig
 
 log = logging.getLogger(__name__)
 
@@ -146,9 +146,16 @@ def load_npz_rig(path: str | os.PathLike, name: str | None = None) -> tuple[Rig,
 
 
 def load_external_rig(path: str | os.PathLike, name: str | None = None) -> tuple[Rig, RigImportReport]:
-    """Load a folder of OBJ files or an `.npz` (see `load_obj_folder`, `load_npz_rig`)."""
+    """Load a folder of OBJ files, an `.npz` of named shapes (see `load_obj_folder`,
+    `load_npz_rig`) or a rig written by `save_rig` (all 52 shapes, mapped as they are)."""
     path = Path(path)
-    return load_obj_folder(path, name=name) if path.is_dir() else load_npz_rig(path, name=name)
+    if path.is_dir():
+        return load_obj_folder(path, name=name)
+    with np.load(path, allow_pickle=False) as z:
+        native = "shape_names" in z.files
+    if native:
+        return load_rig(path), RigImportReport(mapped={n: [n] for n in ARKIT_NAMES})
+    return load_npz_rig(path, name=name)
 
 
 def _strong(rig: Rig, names: list[str], fraction: float) -> np.ndarray:
