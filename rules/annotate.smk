@@ -3,6 +3,7 @@
 # results/annotations/cache/ (not a rule output, so it survives failed or killed jobs and lets a
 # rerun resume). Library code: src/blendtalk/annotate/.
 ANNOTATE = config["annotate"]
+
 ANNOTATE_SHARDS = [f"{i:03d}" for i in range(ANNOTATE["shards"])]
 
 
@@ -20,7 +21,7 @@ rule annotate_shard:
         cache_dir=result("annotations", "cache"),
     threads: 1 if ANNOTATE["backend"] == "rules" else workflow.cores
     resources:
-        gpu=1 if ANNOTATE["backend"] == "vllm" else 0,
+        gpu=annotate_gpus(),
     conda:
         "../envs/annotate.yaml"
     script:

@@ -1,17 +1,7 @@
 # Stage: render (see ../shared/DESIGN.md). The reference head, expression videos for a seeded
 # per-emotion sample of the expressions table, and the contact sheet of that sample.
-import json
-from pathlib import Path
 
 RENDER = config["render"]
-
-
-def render_rig() -> str:
-    """The rig file the render rules read: the built reference head, or the configured external
-    rig imported by rule render_import_rig."""
-    if RENDER["rig"] == "reference":
-        return result("rig", "reference_head.npz")
-    return result("rig", f"{Path(RENDER['rig']).stem}.npz")
 
 
 wildcard_constraints:
@@ -105,13 +95,6 @@ rule render_contact_sheet:
         "../envs/render.yaml"
     script:
         "../workflow_scripts/render_contact_sheet.py"
-
-
-def sampled_expression_videos(wildcards) -> list[str]:
-    """The videos of the sampled expressions (known once render_sample has run)."""
-    with open(checkpoints.render_sample.get().output[0], encoding="utf-8") as fh:
-        sample = json.load(fh)
-    return [result("videos", "expressions", f"{item['text_id']}.mp4") for item in sample["items"]]
 
 
 ALL_TARGETS.extend([
