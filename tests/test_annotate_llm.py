@@ -29,7 +29,7 @@ def gemma_cfg(**overrides) -> dict:
     cfg = {"backend": "transformers", "model": models.OFFLINE_GEMMA, "gguf_file": None,
            "chat_template": str(models.GEMMA3_CHAT_TEMPLATE), "dtype": "auto", "hints": True,
            "batch_size": 8, "sampling": {"seed": 0, "temperature": 0.0, "top_p": 1.0,
-                                         "max_tokens": 160}}
+                                         "max_tokens": 320}}
     return cfg | overrides
 
 

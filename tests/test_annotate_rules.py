@@ -200,7 +200,7 @@ def test_workflow_annotates_corpus(tmp_path):
         pytest.skip("the corpora stage's bundled corpora are not in this checkout yet")
     workdir = make_workdir(tmp_path / "wf")
     # "--cores 2" first ends conftest's "--quiet rules" option list, which would swallow a target
-    run_snakemake(workdir, "--cores", "2", "results/annotations/descriptions.parquet")
+    run_snakemake(workdir, "results/annotations/descriptions.parquet")
     table = pd.read_parquet(workdir / "results/annotations/descriptions.parquet")
     corpus = pd.read_parquet(workdir / "results/corpora/corpus.parquet")
     assert sorted(table["text_id"]) == sorted(corpus["text_id"].unique())

@@ -26,15 +26,13 @@ CORPUS = ["text_id", "source", "source_row", "text", "emotion", "emotions", "sou
 
 def _workdir(path: Path) -> Path:
     workdir = make_workdir(path)
-    if not (workdir / "envs").exists():  # rules name their conda env file
-        shutil.copytree(REPO / "envs", workdir / "envs")
     return workdir
 
 
 @pytest.fixture(scope="module")
 def corpora_run(tmp_path_factory) -> Path:
     workdir = _workdir(tmp_path_factory.mktemp("corpora") / "wf")
-    run_snakemake(workdir, "--nolock", "results/corpora/qc.json")
+    run_snakemake(workdir, "results/corpora/qc.json")
     return workdir
 
 
@@ -71,7 +69,7 @@ def test_snakemake_builds_corpus_and_qc(corpora_run):
 
 def test_snakemake_rerun_is_reproducible(corpora_run, tmp_path):
     again = _workdir(tmp_path / "wf")
-    run_snakemake(again, "--nolock", "results/corpora/corpus.parquet")
+    run_snakemake(again, "results/corpora/corpus.parquet")
     a = pd.read_parquet(corpora_run / "results" / "corpora" / "corpus.parquet")
     b = pd.read_parquet(again / "results" / "corpora" / "corpus.parquet")
     pd.testing.assert_frame_equal(a, b)
@@ -129,7 +127,7 @@ def test_snakemake_downloads_when_configured(http_server, tmp_path):
         "goemotions_raw": {"enabled": False}, "tweet_intensity": {"enabled": False},
         "isear": {"enabled": False}}}}
     (workdir / "overlay.yaml").write_text(yaml.safe_dump(overlay))
-    run_snakemake(workdir, "--configfile", "overlay.yaml", "--nolock", "results/corpora/qc.json")
+    run_snakemake(workdir, "--configfile", "overlay.yaml", "results/corpora/qc.json")
     assert (workdir / ".cache" / "corpora" / "goemotions" / "dev.tsv").is_file()
     qc = json.loads((workdir / "results" / "corpora" / "qc.json").read_text())
     assert set(qc["sources"]) == {"goemotions"}
