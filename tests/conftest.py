@@ -3,18 +3,16 @@
 from __future__ import annotations
 
 import os
-import shutil
 import subprocess
 import sys
 from pathlib import Path
 
 import pytest
 
+from blendtalk.workdir import make_workdir  # noqa: F401  (re-exported for the tests)
+
 REPO = Path(__file__).resolve().parents[1]
 SHARED = REPO.parent / "shared"
-WORKFLOW_FILES = (
-    "Snakefile", "rules", "schemas", "workflow_scripts", "envs", "config.yaml", "resources",
-)
 
 
 def pytest_collection_modifyitems(config, items):
@@ -43,20 +41,6 @@ def pytest_collection_modifyitems(config, items):
 @pytest.fixture(scope="session")
 def shared_dir() -> Path:
     return SHARED
-
-
-def make_workdir(path: Path) -> Path:
-    """A copy of the workflow (resources symlinked) in `path`, ready for `run_snakemake`."""
-    path.mkdir(parents=True, exist_ok=True)
-    for name in WORKFLOW_FILES:
-        src = REPO / name
-        if name == "resources":
-            (path / name).symlink_to(src)
-        elif src.is_dir():
-            shutil.copytree(src, path / name, ignore=shutil.ignore_patterns("__pycache__"))
-        else:
-            shutil.copy2(src, path / name)
-    return path
 
 
 def run_snakemake(workdir: Path, *args: str, check: bool = True) -> subprocess.CompletedProcess:

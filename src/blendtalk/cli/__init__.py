@@ -19,6 +19,8 @@ def build_parser() -> argparse.ArgumentParser:
                         help="workflow config to read settings from (default: %(default)s)")
     sub = parser.add_subparsers(dest="command", required=True)
     for info in sorted(pkgutil.iter_modules(__path__), key=lambda m: m.name):
+        if info.name.startswith("_"):  # shared helpers, not commands
+            continue
         importlib.import_module(f"{__name__}.{info.name}").register(sub)
     return parser
 

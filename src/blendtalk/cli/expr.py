@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from blendtalk.arkit import ARKIT_NAMES
+from blendtalk.cli._pose import add_pose_arguments, emit_pose
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -15,37 +15,23 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                     "intensity letter A-E; a missing letter means C), using the config's mapping "
                     "and intensity scale; -o also writes them as a Live Link Face CSV.")
     p.add_argument("--aus", required=True, help='action units, e.g. "6C 12D 25B"')
-    p.add_argument("-o", "--output", type=Path, help="write a Live Link Face CSV here")
-    p.add_argument("--frames", type=int, default=1, help="frames in the CSV, the pose held (default 1)")
-    p.add_argument("--fps", type=float, default=30.0, help="CSV frame rate (default 30)")
-    p.add_argument("--all", action="store_true", help="print all 52 channels, not only non-zero ones")
+    add_pose_arguments(p)
     p.set_defaults(func=run)
 
 
 def run(args: argparse.Namespace) -> int:
-    import numpy as np
-
-    from blendtalk.blendshapes.mapping import (DEFAULT_INTENSITY_SCALE, MAPPING_CSV, expression,
-                                               load_mapping, parse_aus)
+    from blendtalk.blendshapes.mapping import expression, load_mapping, parse_aus
     from blendtalk.config import REPO_ROOT, load_config
-    from blendtalk.livelink import write_livelink_csv
 
-    settings = load_config(args.config)["blendshapes"] if Path(args.config).exists() else {}
-    mapping_path = Path(settings.get("mapping", MAPPING_CSV))
+    settings = load_config(args.config, missing_ok=True)["blendshapes"]
+    mapping_path = Path(settings["mapping"])
     if not mapping_path.is_absolute() and not mapping_path.exists():
         mapping_path = REPO_ROOT / mapping_path
     mapping = load_mapping(mapping_path)
-    scale = settings.get("intensity_scale", DEFAULT_INTENSITY_SCALE)
+    scale = settings["intensity_scale"]
     try:
         weights = expression(parse_aus(args.aus), mapping, scale)
     except (KeyError, ValueError) as exc:
         raise SystemExit(f"blendtalk expr: {exc.args[0]}") from None
-    for name, value in zip(ARKIT_NAMES, weights):
-        if args.all or value > 0:
-            print(f"{name}\t{value:.4f}")
-    if args.output:
-        if args.frames < 1:
-            raise SystemExit("blendtalk expr: --frames must be at least 1")
-        write_livelink_csv(args.output, np.repeat(weights[None, :], args.frames, axis=0), fps=args.fps)
-        print(f"wrote {args.output} ({args.frames} frame(s) at {args.fps:g} fps)")
+    emit_pose(weights, args)
     return 0

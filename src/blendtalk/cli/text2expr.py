@@ -5,6 +5,8 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
+from blendtalk.cli._pose import add_pose_arguments, emit_pose
+
 
 def register(subparsers: argparse._SubParsersAction) -> None:
     p = subparsers.add_parser(
@@ -15,33 +17,22 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("text", help="the sentence, e.g. \"she smirks, unimpressed\"")
     p.add_argument("--model-dir", type=Path, default=Path("results/models/text2expr"),
                    help="trained model directory (default: %(default)s)")
-    p.add_argument("-o", "--output", type=Path, help="write a Live Link Face CSV here")
-    p.add_argument("--frames", type=int, default=1, help="frames in the CSV, the pose held (default 1)")
-    p.add_argument("--fps", type=float, default=30.0, help="CSV frame rate (default 30)")
+    add_pose_arguments(p)
     p.set_defaults(func=run)
 
 
 def run(args: argparse.Namespace) -> int:
-    import numpy as np
     import torch
 
-    from blendtalk.arkit import ARKIT_NAMES
-    from blendtalk.livelink import write_livelink_csv
     from blendtalk.models.text2expr import load_model
     from blendtalk.text import make_encoder
 
     if not (args.model_dir / "model.safetensors").is_file():
         raise SystemExit(f"blendtalk text2expr: no trained model in {args.model_dir} (build it with "
                          "`snakemake --cores 2 results/models/text2expr/model.safetensors`)")
-    if args.frames < 1:
-        raise SystemExit("blendtalk text2expr: --frames must be at least 1")
     model, config = load_model(args.model_dir)
     enc = config["encoder"]
     encoder = make_encoder(enc["kind"], enc.get("model"), enc.get("pretrained"))
     weights = model.predict(torch.from_numpy(encoder.encode([args.text]))).numpy()[0]
-    for name, value in zip(ARKIT_NAMES, weights):
-        print(f"{name}\t{value:.4f}")
-    if args.output:
-        write_livelink_csv(args.output, np.repeat(weights[None, :], args.frames, axis=0), fps=args.fps)
-        print(f"wrote {args.output} ({args.frames} frame(s) at {args.fps:g} fps)")
+    emit_pose(weights, args)
     return 0

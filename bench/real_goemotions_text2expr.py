@@ -1,0 +1,169 @@
+"""The whole text2expr pipeline on real data: the GoEmotions "simplified" dev split (5,426
+Reddit comments, from ../shared/data, never part of the repository) goes through corpus cleaning
+→ rule-based FACS annotation → ARKit-52 blendshapes → text2expr training, uncapped, with the
+default settings otherwise. A validation script, not a CI test.
+
+    HF_HUB_OFFLINE=1 .venv/bin/python bench/real_goemotions_text2expr.py [--shared ../shared]
+        [--workdir DIR]
+
+Runs Snakemake in a disposable workflow copy (blendtalk.workdir.make_workdir) with an overlay
+config that replaces the bundled corpora by the real file, one stage target at a time so that
+each stage's wall time is measured. Prints one JSON object: the corpus qc (rows read, kept and
+dropped per reason), the annotation status counts, the expression rows per split, the text2expr
+test metrics (retrieval both ways against chance, the baselines, cross-modal MSE, emotion
+accuracy, gallery size and distinct expressions, epochs, training time) and the seconds per
+stage. Snakemake's output goes to <workdir>/snakemake.log; all outputs stay in <workdir>.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+import yaml
+
+from blendtalk.config import REPO_ROOT
+from blendtalk.workdir import make_workdir
+
+#: Stage name → the target that completes it, in DAG order.
+STAGES = {
+    "corpora": "results/corpora/qc.json",
+    "annotate": "results/annotations/descriptions.parquet",
+    "blendshapes": "results/blendshapes/expressions.parquet",
+    "text2expr": "results/metrics/text2expr.json",
+}
+RETRIEVAL_KEYS = ("R@1", "R@5", "R@10", "median_rank", "chance_R@1", "chance_R@5", "chance_R@10")
+
+
+def overlay_config(data: Path) -> dict[str, Any]:
+    """Config overlay: the real dev split as the only source, every bundled source disabled
+    (Snakemake deep-merges --configfile over config.yaml), no cap."""
+    with open(REPO_ROOT / "config.yaml", encoding="utf-8") as fh:
+        bundled = yaml.safe_load(fh)["corpora"]["sources"]
+    sources: dict[str, Any] = {name: {"enabled": False} for name in bundled}
+    sources["goemotions_dev"] = {
+        "format": "goemotions_simplified",
+        "files": [str(data / "dev.tsv")],
+        "labels_file": str(data / "labels.txt"),
+        "label_map": "resources/labels/goemotions.tsv",
+    }
+    return {"corpora": {"sources": sources, "cap": {"per_emotion": None, "per_source": None}}}
+
+
+def run_stages(workdir: Path, configfile: Path, log_path: Path) -> dict[str, float]:
+    """Build each stage's target with Snakemake (output appended to `log_path`); seconds per
+    stage. Exits with the log's tail when a stage fails."""
+    snakemake = Path(sys.executable).parent / "snakemake"
+    env = {**os.environ, "HF_HUB_OFFLINE": "1"}
+    seconds: dict[str, float] = {}
+    with open(log_path, "w", encoding="utf-8") as log:
+        for stage, target in STAGES.items():
+            print(f"[{time.strftime('%H:%M:%S')}] {stage}: {target}", file=sys.stderr)
+            log.write(f"\n===== {stage}: {target}\n")
+            log.flush()
+            t0 = time.perf_counter()
+            # the target goes first: --configfile takes every argument that follows it
+            proc = subprocess.run([str(snakemake), target, "--cores", "2",
+                                   "--configfile", str(configfile)], cwd=workdir, env=env,
+                                  stdout=log, stderr=subprocess.STDOUT, check=False)
+            seconds[stage] = round(time.perf_counter() - t0, 1)
+            if proc.returncode != 0:
+                tail = "".join(log_path.read_text(encoding="utf-8").splitlines(True)[-40:])
+                sys.exit(f"stage {stage} failed (snakemake exit {proc.returncode}); "
+                         f"log {log_path}, rule logs under {workdir / 'logs'}:\n{tail}")
+    return seconds
+
+
+def _retrieval(metrics: dict[str, float]) -> dict[str, float]:
+    return {k: round(metrics[k], 4) for k in RETRIEVAL_KEYS}
+
+
+def _mse(metrics: dict[str, Any]) -> float:
+    return round(metrics["cross_modal"]["all"]["mse"], 5)
+
+
+def text2expr_summary(m: dict[str, Any]) -> dict[str, Any]:
+    """The headline figures of results/metrics/text2expr.json."""
+    model = m["model"]
+    baselines: dict[str, Any] = {
+        name: {"cross_modal_mse": _mse(b),
+               "text_to_expression_decoded": _retrieval(b["text_to_expression_decoded"])}
+        for name, b in m["baselines"].items() if not name.startswith("loss_")}
+    baselines.update({
+        name: {"text_to_expression": _retrieval(b["text_to_expression"]),
+               "expression_to_text": _retrieval(b["expression_to_text"]),
+               "cross_modal_mse": _mse(b), "epochs_run": b["epochs_run"]}
+        for name, b in m["baselines"].items() if name.startswith("loss_")})
+    return {
+        "encoder": m["encoder"]["kind"], "loss": m["loss"], "tolerance": m["tolerance"],
+        "gallery_size": m["gallery_size"],
+        "distinct_expressions_in_gallery": m["distinct_expressions_in_gallery"],
+        "data": m["data"],
+        "epochs_run": m["epochs_run"], "best_epoch": m["best_epoch"],
+        "train_seconds": m["train_seconds"],
+        "model": {
+            "text_to_expression": _retrieval(model["text_to_expression"]),
+            "expression_to_text": _retrieval(model["expression_to_text"]),
+            "text_to_expression_decoded": _retrieval(model["text_to_expression_decoded"]),
+            "cross_modal_mse": _mse(model),
+            "reconstruction_mse": round(model["reconstruction"]["all"]["mse"], 5),
+            "emotion_accuracy": model["emotion_accuracy"],
+        },
+        "baselines": baselines,
+    }
+
+
+def summarise(results: Path) -> dict[str, Any]:
+    """Corpus qc, annotation status counts, expression rows per split and the text2expr figures."""
+    qc = json.loads((results / "corpora" / "qc.json").read_text(encoding="utf-8"))
+    status = pd.read_parquet(results / "annotations" / "descriptions.parquet", columns=["status"])
+    split = pd.read_parquet(results / "blendshapes" / "expressions.parquet", columns=["split"])
+    metrics = json.loads((results / "metrics" / "text2expr.json").read_text(encoding="utf-8"))
+    return {
+        "corpus_qc": {
+            "sources": {name: {k: q[k] for k in ("rows_read", "rows_kept", "dropped")}
+                        for name, q in qc["sources"].items()},
+            "corpus": {k: qc["corpus"][k] for k in ("rows_out", "by_emotion", "by_split")},
+        },
+        "descriptions_status": status["status"].value_counts().to_dict(),
+        "expressions_rows": {"total": len(split), **split["split"].value_counts().to_dict()},
+        "text2expr": text2expr_summary(metrics),
+    }
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--shared", type=Path, default=REPO_ROOT.parent / "shared",
+                        help="the shared folder holding data/goemotions/ (default: ../shared)")
+    parser.add_argument("--workdir", type=Path, default=None,
+                        help="new or empty folder for the workflow copy (default: a fresh temp dir)")
+    args = parser.parse_args()
+    data = (args.shared / "data" / "goemotions").resolve()
+    if not (data / "dev.tsv").is_file():
+        sys.exit(f"{data / 'dev.tsv'} is absent: this script needs the real GoEmotions dev split "
+                 "in <shared>/data/goemotions/ (see --shared)")
+
+    workdir = make_workdir(args.workdir or tempfile.mkdtemp(prefix="blendtalk-real-goemotions-"))
+    configfile = workdir / "overlay.yaml"
+    configfile.write_text(yaml.safe_dump(overlay_config(data), sort_keys=False), encoding="utf-8")
+    t0 = time.perf_counter()
+    seconds = run_stages(workdir, configfile, workdir / "snakemake.log")
+    print(json.dumps({
+        "data": str(data / "dev.tsv"),
+        "workdir": str(workdir),
+        **summarise(workdir / "results"),
+        "stage_seconds": seconds,
+        "total_seconds": round(time.perf_counter() - t0, 1),
+    }, indent=1))
+
+
+if __name__ == "__main__":
+    main()
