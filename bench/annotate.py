@@ -9,12 +9,16 @@ time spent on prompt prefill (the most that reusing the shared prompt prefix's K
 save).
 
     HF_HUB_OFFLINE=1 .venv/bin/python bench/annotate.py --rows 16 --batch-size 8
+
+On a CPU shared with other jobs, OMP_NUM_THREADS=1 avoids OpenMP oversubscription (measured
+here: a batch-3 decode step took 2.2 s with 2 threads, 0.3 s with 1).
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import math
 import time
 from collections.abc import Callable, Sequence
 
@@ -89,7 +93,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--rows", type=int, default=16)
     parser.add_argument("--batch-size", type=int, default=8)
-    parser.add_argument("--max-tokens", type=int, default=160)
+    parser.add_argument("--max-tokens", type=int, default=320)
     parser.add_argument("--dtype", default="auto", choices=["auto", "bfloat16", "float32"])
     parser.add_argument("--model", default=models.OFFLINE_GEMMA)
     parser.add_argument("--chat-template", default=str(models.GEMMA3_CHAT_TEMPLATE))
@@ -105,7 +109,6 @@ def main() -> None:
     llm = make_backend(cfg)
     load_s = time.perf_counter() - t0
     prompts = llm.prompts(rows)
-    llm.generate(prompts[:1], seed)  # warm-up: first-call allocations and grammar caches
 
     results = {
         "rules": measure(lambda: rules.annotate(rows, seed)),
@@ -113,10 +116,10 @@ def main() -> None:
         "reference_one_by_one_unconstrained": measure(
             lambda: [a for p in prompts for a in llm.generate([p], seed, constrained=False)]),
     }
-    batch_prompts = prompts[:args.batch_size]
-    batch_s = measure(lambda: llm.generate(batch_prompts, seed))["seconds"]
     ref = results["reference_one_by_one_unconstrained"]
     ours = results["transformers_batched_constrained"]
+    batch_s = ours["seconds"] / math.ceil(args.rows / args.batch_size)
+    prefill_s = prefill_seconds(llm, prompts[:args.batch_size])
     print(json.dumps({
         "model": args.model, "dtype": str(llm.lm.dtype), "device": str(llm.device),
         "threads": torch.get_num_threads(), "rows": args.rows, "batch_size": args.batch_size,
@@ -128,8 +131,8 @@ def main() -> None:
             "tokens_out_per_s": round(ours["tokens_out_per_s"] / ref["tokens_out_per_s"], 2),
             "rules_rows_per_s": round(results["rules"]["rows_per_s"] / ref["rows_per_s"], 1)},
         "prefix_cache_headroom": {
-            "batch_prefill_s": round(prefill_seconds(llm, batch_prompts), 2),
-            "batch_generate_s": batch_s},
+            "batch_prefill_s": round(prefill_s, 2), "batch_generate_s": round(batch_s, 2),
+            "prefill_share": round(prefill_s / batch_s, 3)},
     }, indent=2))
 
 

@@ -22,7 +22,7 @@ def test_vllm_backend_end_to_end_on_cpu(monkeypatch):
     # Keep vLLM's engine core in this process: no worker processes re-importing pytest.
     monkeypatch.setenv("VLLM_ENABLE_V1_MULTIPROCESSING", "0")
     backend = make_backend(gemma_cfg(backend="vllm", max_model_len=4096,
-                                     tensor_parallel_size=None))
+                                     gpu_memory_utilization=0.3, tensor_parallel_size=None))
     assert backend.name == "vllm" and backend.model == models.OFFLINE_GEMMA
     answers = backend.annotate(SENTENCES, seed=0)
     assert len(answers) == len(SENTENCES)

@@ -78,8 +78,7 @@ def test_snakemake_rerun_is_reproducible(corpora_run, tmp_path):
 def test_snakemake_names_a_wrong_key(tmp_path):
     workdir = _workdir(tmp_path / "wf")
     (workdir / "bad.yaml").write_text("corpora:\n  foo: 1\n")
-    proc = run_snakemake(workdir, "--configfile", "bad.yaml", "--nolock",
-                         "results/corpora/qc.json", check=False)
+    proc = run_snakemake(workdir, "results/corpora/qc.json", "--configfile", "bad.yaml", check=False)
     assert proc.returncode != 0
     assert "corpora.foo" in proc.stdout + proc.stderr
 
@@ -127,7 +126,7 @@ def test_snakemake_downloads_when_configured(http_server, tmp_path):
         "goemotions_raw": {"enabled": False}, "tweet_intensity": {"enabled": False},
         "isear": {"enabled": False}}}}
     (workdir / "overlay.yaml").write_text(yaml.safe_dump(overlay))
-    run_snakemake(workdir, "--configfile", "overlay.yaml", "results/corpora/qc.json")
+    run_snakemake(workdir, "results/corpora/qc.json", "--configfile", "overlay.yaml")
     assert (workdir / ".cache" / "corpora" / "goemotions" / "dev.tsv").is_file()
     qc = json.loads((workdir / "results" / "corpora" / "qc.json").read_text())
     assert set(qc["sources"]) == {"goemotions"}

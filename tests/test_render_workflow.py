@@ -45,7 +45,8 @@ def workflow(tmp_path_factory):
     save_rig(build_sphere_rig(3), workdir / "results" / "rig" / "sphere.npz")
     config = yaml.safe_load((workdir / "config.yaml").read_text())
     config["render"].update(rig="results/rig/sphere.npz", resolution=64, samples_per_emotion=1,
-                          caption=False)
+                            caption=False)
+    config["render"]["camera"]["zoom"] = 1.0  # the whole sphere in frame
     (workdir / "config.yaml").write_text(yaml.safe_dump(config))
     run_snakemake(workdir, "results/render/sample.json", "results/plots/contact_sheet.png", *RENDER_RULES)
     sample = json.loads((workdir / "results" / "render" / "sample.json").read_text())

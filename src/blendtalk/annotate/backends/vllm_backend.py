@@ -63,10 +63,12 @@ class VLLMBackend:
             AutoConfig.from_pretrained(path, token=models.hf_token())
         except OSError as err:
             raise models.unavailable(self.model, err) from err
+        optional = {key: cfg[key] for key in ("max_model_len", "gpu_memory_utilization")
+                    if cfg.get(key) is not None}  # unset: vLLM's own defaults
         self.llm = self._vllm.LLM(
             model=path, tensor_parallel_size=self._tensor_parallel_size(cfg),
             dtype=cfg.get("dtype", "auto"), seed=int(sampling.get("seed", 0)),
-            max_model_len=cfg.get("max_model_len"), hf_token=models.hf_token())
+            hf_token=models.hf_token(), **optional)
         self.chat_template = models.chat_template(
             self.llm.get_tokenizer(), cfg.get("chat_template"), self.model)
 
