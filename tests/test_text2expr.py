@@ -8,7 +8,7 @@ import pytest
 import torch
 
 from blendtalk.metrics.text2expr import (chance_recall, distinct_expressions, evaluate_model,
-                                         expression_baselines, ranks, retrieval)
+                                         expression_baselines, ranks, representatives, retrieval)
 from blendtalk.models.text2expr import (ModelConfig, PairData, Text2Expr, TrainConfig, info_nce,
                                         load_model, losses, positive_cosine, save_model, train)
 
@@ -191,6 +191,21 @@ def test_ranks_ties_and_tolerance_rule():
     expr[3, 3] = 0.51
     assert distinct_expressions(expr, 0.02) == 2
     assert distinct_expressions(expr, 0.0) == 4
+
+
+def test_text_to_expression_ranks_distinct_expressions_not_duplicates():
+    """Ten texts share expression A, one has B. A model that scores A just above B for the B text
+    is one place off, not ten: the text→expression gallery holds each distinct expression once."""
+    model = Text2Expr(ModelConfig.from_preset(8, "small"))
+    expr = np.zeros((11, 52), np.float32)
+    expr[10] = 0.8
+    assert list(representatives(expr, 0.02)) == [0, 10]
+    text = np.random.default_rng(0).normal(size=(11, 8)).astype(np.float32)
+    m = evaluate_model(model, text, expr, ["joy"] * 10 + ["anger"], text, expr,
+                       ["joy"] * 10 + ["anger"], 0.02)
+    t2e = m["text_to_expression"]
+    assert 1 <= t2e["median_rank"] <= 2 and t2e["mean_rank"] <= 2  # only two items to rank
+    assert t2e["chance_R@1"] == pytest.approx(0.5)  # one correct of two, for every query
 
 
 def test_baselines():

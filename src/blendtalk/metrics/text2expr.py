@@ -2,9 +2,13 @@
 
 Retrieval counts a retrieved item as correct when its expression equals the query's expression
 within `tolerance` (max absolute difference over the 52 channels): rule-based annotation gives
-many texts the same expression, and retrieving any of them is right. The rank of a query is the
-rank of its best-scored correct item; ties with wrong items count half (so a constant scorer gets
-about the chance rank, not rank 1). Chance levels use the same rule.
+many texts the same expression, and retrieving any of them is right. Text→expression ranks the
+*distinct* expressions of the held-out set (one representative per group): ranking duplicates
+separately would let one large wrong group of identical items push every query down by the
+group's size, and would make the chance level (which assumes independent items) meaningless.
+The rank of a query is the rank of its best-scored correct item; ties with wrong items count
+half (so a constant scorer gets about the chance rank, not rank 1). Chance levels use the same
+rule on the same gallery.
 """
 
 from __future__ import annotations
@@ -25,13 +29,19 @@ def same_expression(a: np.ndarray, b: np.ndarray, tolerance: float) -> np.ndarra
     return np.abs(a[:, None, :] - b[None, :, :]).max(-1) <= tolerance
 
 
+def representatives(expr: np.ndarray, tolerance: float) -> np.ndarray:
+    """Row indices of one representative per group of `expr` (N, 52): each row joins the first
+    earlier representative within tolerance, or becomes one."""
+    reps: list[int] = []
+    for i, row in enumerate(expr):
+        if not reps or np.abs(expr[reps] - row).max(1).min() > tolerance:
+            reps.append(i)
+    return np.asarray(reps, dtype=np.int64)
+
+
 def distinct_expressions(expr: np.ndarray, tolerance: float) -> int:
-    """Number of groups when each row joins the first earlier representative within tolerance."""
-    reps: list[np.ndarray] = []
-    for row in expr:
-        if not any(np.abs(row - r).max() <= tolerance for r in reps):
-            reps.append(row)
-    return len(reps)
+    """Number of groups of equal expressions (see `representatives`)."""
+    return len(representatives(expr, tolerance))
 
 
 def ranks(scores: np.ndarray, correct: np.ndarray) -> np.ndarray:
@@ -90,13 +100,14 @@ def evaluate_model(model: Text2Expr, text: np.ndarray, expr: np.ndarray, emotion
     The training set gives the emotion prototypes (mean expression latent per emotion)."""
     z_text, z_expr = latents(model, text, expr)
     z_train_expr = latents(model, train_text, train_expr)[1]
-    correct = same_expression(expr, expr, tolerance)
+    reps = representatives(expr, tolerance)
+    correct = same_expression(expr, expr[reps], tolerance)  # texts × distinct expressions
     pred = model.decode(torch.from_numpy(z_text)).numpy()
     recon = model.decode(torch.from_numpy(z_expr)).numpy()
     return {
-        "text_to_expression": retrieval(z_text @ z_expr.T, correct),
-        "expression_to_text": retrieval(z_expr @ z_text.T, correct.T),
-        "text_to_expression_decoded": _predicted_retrieval(pred, expr, correct),
+        "text_to_expression": retrieval(z_text @ z_expr[reps].T, correct),
+        "expression_to_text": retrieval(z_expr @ z_text.T, same_expression(expr, expr, tolerance)),
+        "text_to_expression_decoded": _predicted_retrieval(pred, expr[reps], correct),
         "cross_modal": region_errors(pred, expr),
         "reconstruction": region_errors(recon, expr),
         "cross_modal_channel_mae": np.abs(pred - expr).mean(0).tolist(),
@@ -116,7 +127,8 @@ def expression_baselines(expr: np.ndarray, emotions: Sequence[str], train_expr: 
     train_emotions = np.asarray(train_emotions)
     mean = train_expr.mean(0)
     per_emotion = {e: train_expr[train_emotions == e].mean(0) for e in set(train_emotions)}
-    correct = same_expression(expr, expr, tolerance)
+    reps = representatives(expr, tolerance)
+    correct = same_expression(expr, expr[reps], tolerance)
     out = {}
     for name, pred in {
         "training_mean": np.repeat(mean[None], len(expr), 0),
@@ -124,7 +136,7 @@ def expression_baselines(expr: np.ndarray, emotions: Sequence[str], train_expr: 
     }.items():
         out[name] = {"cross_modal": region_errors(pred, expr),
                      "cross_modal_channel_mae": np.abs(pred - expr).mean(0).tolist(),
-                     "text_to_expression_decoded": _predicted_retrieval(pred, expr, correct)}
+                     "text_to_expression_decoded": _predicted_retrieval(pred, expr[reps], correct)}
     labels, counts = np.unique(train_emotions, return_counts=True)
     out["majority_emotion_accuracy"] = float(np.mean(np.asarray(emotions) == labels[np.argmax(counts)]))
     return out

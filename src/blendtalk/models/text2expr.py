@@ -214,8 +214,8 @@ def train(model: Text2Expr, train_data: PairData, val_data: PairData, cfg: Train
     opt = torch.optim.AdamW(model.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay)
     steps_per_epoch = math.ceil(len(train_data.expr) / cfg.batch_size)
     sched = torch.optim.lr_scheduler.CosineAnnealingLR(opt, T_max=cfg.epochs * steps_per_epoch)
-    expr_all = torch.from_numpy(train_data.expr)
-    text_all = torch.from_numpy(train_data.text)
+    expr_all = torch.tensor(train_data.expr)  # a copy: the arrays may be read-only views
+    text_all = torch.tensor(train_data.text)
     best, best_state, stale, rows = math.inf, copy.deepcopy(model.state_dict()), 0, []
     for epoch in range(cfg.epochs):
         model.train()

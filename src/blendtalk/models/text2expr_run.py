@@ -130,7 +130,8 @@ def run(expressions: str | Path, descriptions: str | Path, params: dict[str, Any
         "tolerance": params["tolerance"],
         "correct_rule": ("a retrieved item is correct when its expression equals the query's "
                          f"within {params['tolerance']} on every one of the 52 channels; ties "
-                         "with wrong items count half"),
+                         "with wrong items count half; text→expression ranks the distinct "
+                         "expressions of the test split, expression→text ranks all its texts"),
         "gallery_size": len(test_rows),
         "distinct_expressions_in_gallery": distinct_expressions(te.expr, params["tolerance"]),
         "data": stats,
