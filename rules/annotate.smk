@@ -23,7 +23,7 @@ rule annotate_shard:
     resources:
         gpu=annotate_gpus(),
     conda:
-        "../envs/annotate.yaml"
+        "../envs/annotate.yaml" if ANNOTATE["backend"] == "rules" else "../envs/annotate-llm.yaml"
     script:
         "../workflow_scripts/annotate_shard.py"
 

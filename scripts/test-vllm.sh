@@ -32,4 +32,4 @@ if [ "$(cat "$stamp" 2>/dev/null)" != "$want" ]; then
 fi
 
 export HF_HUB_OFFLINE=1 TRANSFORMERS_OFFLINE=1 VLLM_TARGET_DEVICE=cpu
-exec "$VENV/bin/python" -m pytest -m vllm "$@"
+exec "$VENV/bin/python" -m pytest -m vllm tests/test_annotate_llm_vllm.py "$@"

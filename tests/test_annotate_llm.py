@@ -172,3 +172,24 @@ def test_transformers_backend_is_seeded(gemma_backend, monkeypatch):
     first, again = gemma_backend.annotate(rows, seed=3), gemma_backend.annotate(rows, seed=3)
     assert first == again
     jsonschema.validate(json.loads(first[0].raw), json_schema())
+
+
+def test_common_prefix_leaves_each_row_a_token():
+    from blendtalk.annotate.backends.transformers_backend import common_prefix
+
+    assert common_prefix([[1, 2, 3, 4], [1, 2, 5], [1, 2, 3]]) == 2
+    assert common_prefix([[1, 2, 3], [1, 2, 3]]) == 2
+    assert common_prefix([[7, 8], [9]]) == 0
+
+
+@pytest.mark.slow
+def test_prefix_cache_gives_the_same_tokens_as_plain_left_padding(gemma_backend, monkeypatch):
+    monkeypatch.setattr(gemma_backend, "max_tokens", 24)
+    prompts = gemma_backend.prompts(SENTENCES)  # different lengths: padding mid-row
+    monkeypatch.setattr(gemma_backend, "prefix_cache", False)
+    plain = gemma_backend.generate(prompts, seed=0)
+    monkeypatch.setattr(gemma_backend, "prefix_cache", True)
+    cached = gemma_backend.generate(prompts, seed=0)
+    again = gemma_backend.generate(prompts, seed=0)  # reuses the stored prefix
+    assert [a.raw for a in cached] == [a.raw for a in plain] == [a.raw for a in again]
+    assert [a.tokens_in for a in cached] == [a.tokens_in for a in plain]

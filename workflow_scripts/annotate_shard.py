@@ -3,8 +3,12 @@ from blendtalk.logs import setup_logging
 
 setup_logging(snakemake.log[0])  # noqa: F821
 
-from blendtalk.annotate.run import annotate_shard
+from blendtalk.annotate.run import annotate_shard  # noqa: E402
 
 sm = snakemake  # noqa: F821
+if sm.params.annotate["backend"] != "rules":
+    import torch  # the LLM backends: keep torch to the rule's threads (oversubscription is slow)
+
+    torch.set_num_threads(sm.threads)
 annotate_shard(sm.input.corpus, sm.wildcards.shard, sm.params.annotate, sm.output[0],
                sm.params.cache_dir)

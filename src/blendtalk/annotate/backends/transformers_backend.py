@@ -1,5 +1,6 @@
 """The `transformers` backend: a local model directory, hub id or GGUF file, batched generation
-with left padding, decoding constrained by xgrammar to the answer JSON schema.
+(left padding, or the shared prompt prefix's KV cache computed once and padding after it),
+decoding constrained by xgrammar to the answer JSON schema.
 
 Conversations are formatted by the tokenizer's chat template (`models.chat_template`); a GGUF is
 converted once to a cached safetensors directory (`models.safetensors_dir`).
@@ -7,6 +8,7 @@ converted once to a cached safetensors directory (`models.safetensors_dir`).
 
 from __future__ import annotations
 
+import copy
 import json
 from collections.abc import Sequence
 from typing import Any
@@ -35,6 +37,16 @@ def pick_dtype(name: str, device: torch.device) -> torch.dtype:
     return torch.bfloat16 if native_bf16 else torch.float32
 
 
+def common_prefix(sequences: Sequence[Sequence[int]]) -> int:
+    """Length of the token prefix all sequences share, leaving each at least one own token
+    (generation needs a last input token to compute logits from)."""
+    shortest = min(len(seq) for seq in sequences)
+    n = 0
+    while n < shortest - 1 and all(seq[n] == sequences[0][n] for seq in sequences):
+        n += 1
+    return n
+
+
 class TransformersBackend:
     """Batched, grammar-constrained generation with a transformers causal LM."""
 
@@ -51,6 +63,8 @@ class TransformersBackend:
         self.top_p = float(sampling.get("top_p", 1.0))
         self.max_tokens = int(sampling.get("max_tokens", 256))
         self.device = torch.device("cuda" if torch.cuda.is_available() else "cpu")
+        self.prefix_cache = bool(cfg.get("prefix_cache", True))
+        self._prefix_cached: tuple[tuple[int, ...], Any] | None = None
 
         source = models.resolve(self.model, cfg.get("gguf_file"))
         try:
@@ -61,7 +75,6 @@ class TransformersBackend:
                 token=models.hf_token()).to(self.device).eval()
         except OSError as err:  # hub/HTTP errors of huggingface_hub derive from OSError
             raise models.unavailable(self.model, err) from err
-        self.tokenizer.padding_side = "left"
         if self.tokenizer.pad_token_id is None:
             self.tokenizer.pad_token = self.tokenizer.eos_token
         self.chat_template = models.chat_template(self.tokenizer, cfg.get("chat_template"), self.model)
@@ -95,23 +108,46 @@ class TransformersBackend:
 
     @torch.inference_mode()
     def generate(self, prompts: list[str], seed: int, constrained: bool = True) -> list[Answer]:
-        """One `generate` call over `prompts` as a left-padded batch. `constrained=False` drops
-        the grammar (the reference method the benchmark compares against)."""
-        batch = self.tokenizer(prompts, padding=True, add_special_tokens=False,
-                               return_tensors="pt").to(self.device)
+        """One `generate` call over `prompts` as a padded batch. `constrained=False` drops the
+        grammar (the reference method the benchmark compares against).
+
+        With `prefix_cache`, the prompts' common token prefix (system prompt and few-shot
+        examples) is encoded once and its KV cache reused: each row is laid out as prefix,
+        padding, own suffix. Otherwise rows are left-padded whole."""
+        encoded = self.tokenizer(prompts, add_special_tokens=False).input_ids
+        known = [self._prefix_cached[0]] if self._prefix_cached else []
+        prefix = common_prefix(encoded + known) if self.prefix_cache else 0
+        pad = self.tokenizer.pad_token_id
+        width = max(len(ids) for ids in encoded) - prefix
+        input_ids = [ids[:prefix] + [pad] * (width - len(ids) + prefix) + ids[prefix:] for ids in encoded]
+        mask = [[1] * prefix + [0] * (width - len(ids) + prefix) + [1] * (len(ids) - prefix)
+                for ids in encoded]
+        cache = self._prefix_kv(tuple(encoded[0][:prefix]), len(encoded)) if prefix else None
         torch.manual_seed(seed)
         sample = self.temperature > 0
         out = self.lm.generate(
-            **batch, max_new_tokens=self.max_tokens, do_sample=sample,
+            input_ids=torch.tensor(input_ids, device=self.device),
+            attention_mask=torch.tensor(mask, device=self.device), past_key_values=cache,
+            max_new_tokens=self.max_tokens, do_sample=sample,
             temperature=self.temperature if sample else None,
             top_p=self.top_p if sample else None, top_k=None,
             logits_processor=[GrammarLogitsProcessor(self.grammar)] if constrained else None,
-            eos_token_id=self.stop_ids, pad_token_id=self.tokenizer.pad_token_id)
-        new = out[:, batch["input_ids"].shape[1]:].tolist()
-        tokens_in = batch["attention_mask"].sum(dim=1).tolist()
+            eos_token_id=self.stop_ids, pad_token_id=pad)
+        new = out[:, len(input_ids[0]):].tolist()
         return [Answer(raw=self.tokenizer.decode(self._until_stop(ids), skip_special_tokens=True),
-                       tokens_in=int(n_in), tokens_out=len(self._until_stop(ids, keep_stop=True)))
-                for ids, n_in in zip(new, tokens_in)]
+                       tokens_in=len(prompt_ids), tokens_out=len(self._until_stop(ids, keep_stop=True)))
+                for ids, prompt_ids in zip(new, encoded)]
+
+    def _prefix_kv(self, prefix: tuple[int, ...], batch_size: int) -> Any:
+        """A fresh copy of the KV cache of `prefix` (computed once per distinct prefix),
+        repeated for `batch_size` rows."""
+        if self._prefix_cached is None or self._prefix_cached[0] != prefix:
+            out = self.lm(input_ids=torch.tensor([prefix], device=self.device), use_cache=True,
+                          logits_to_keep=1)
+            self._prefix_cached = (prefix, out.past_key_values)
+        cache = copy.deepcopy(self._prefix_cached[1])
+        cache.batch_repeat_interleave(batch_size)
+        return cache
 
     def _until_stop(self, ids: list[int], keep_stop: bool = False) -> list[int]:
         """Generated ids up to the first stop token (padding after it is not output)."""
