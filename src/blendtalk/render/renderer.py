@@ -9,6 +9,9 @@ camera), so the subject's left (ARKit "Left") is +x and appears on the image's r
 
 from __future__ import annotations
 
+import contextlib
+import ctypes
+import ctypes.util
 import math
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
@@ -29,12 +32,11 @@ uniform mat4 mvp;
 in vec3 in_pos;
 in vec3 in_normal;
 in vec3 in_color;
-out vec3 v_pos;
 out vec3 v_normal;
 out vec3 v_color;
 void main() {
-    v_pos = in_pos;
-    v_normal = in_normal;
+    float len = length(in_normal);  // normals arrive as area-weighted sums
+    v_normal = len > 0.0 ? in_normal / len : vec3(0.0);
     v_color = in_color;
     gl_Position = mvp * vec4(in_pos, 1.0);
 }
@@ -44,23 +46,24 @@ void main() {
 # Two-sided Lambert so the inside of an open mouth is lit, plus a small Blinn-Phong highlight.
 _FRAGMENT_SHADER = """
 #version 330
-uniform vec3 eye;
+uniform mat3 pixel_to_view;
 uniform vec3 light_dir[3];
 uniform vec3 light_rgb[3];
 uniform float ambient;
-in vec3 v_pos;
 in vec3 v_normal;
 in vec3 v_color;
 out vec4 f_color;
 void main() {
     vec3 n = normalize(v_normal);
-    vec3 view = normalize(eye - v_pos);
+    // towards the eye along the pixel's ray (no interpolated position needed)
+    vec3 view = normalize(pixel_to_view * vec3(gl_FragCoord.xy, 1.0));
     if (dot(n, view) < 0.0) n = -n;
     vec3 rgb = ambient * v_color;
     for (int i = 0; i < 3; ++i) {
-        vec3 l = normalize(light_dir[i]);
+        vec3 l = light_dir[i];  // unit vectors (normalised once on the CPU)
         float diffuse = max(dot(n, l), 0.0);
-        float spec = pow(max(dot(n, normalize(l + view)), 0.0), 32.0);
+        float spec = max(dot(n, normalize(l + view)), 0.0);
+        spec *= spec; spec *= spec; spec *= spec; spec *= spec; spec *= spec;  // ^32
         rgb += light_rgb[i] * (diffuse * v_color + 0.15 * spec);
     }
     f_color = vec4(clamp(rgb, 0.0, 1.0), 1.0);
@@ -97,35 +100,45 @@ class RenderSettings:
 class SmoothNormals:
     """Area-weighted smooth vertex normals of a fixed triangle list, for many vertex positions.
 
-    The corner → vertex grouping is computed once; each call is a few `np.take`/`reduceat`
-    passes (about 1 ms for 20k triangles). `normals(vertices)`: `(V, 3)` → `(V, 3)` float32 unit
-    normals (a vertex in no triangle, or only in degenerate ones, gets (0, 0, 0)).
+    The vertex x face incidence matrix (sparse, rows in face order) is built once; each call
+    gathers the corners per component, takes the face cross products and sums them per vertex with
+    one sparse product (under 1 ms for 20k triangles). `normals(vertices)`: `(V, 3)` → `(V, 3)`
+    float32 unit normals (a vertex in no triangle, or only in degenerate ones, gets (0, 0, 0));
+    `summed(vertices)` gives the same before normalisation (length = sum of twice the areas).
     """
 
     def __init__(self, triangles: np.ndarray, n_vertices: int) -> None:
-        self._corners = np.ascontiguousarray(triangles, dtype=np.intp).reshape(-1)
-        order = np.argsort(self._corners, kind="stable")
-        sorted_vertex = self._corners[order]
-        self._starts = np.flatnonzero(np.r_[True, sorted_vertex[1:] != sorted_vertex[:-1]])
-        self._present = sorted_vertex[self._starts]
-        self._all_present = len(self._present) == n_vertices
-        self._face_of_corner = order // 3
-        self._n_vertices = n_vertices
+        import scipy.sparse
+
+        tri = np.ascontiguousarray(triangles, dtype=np.intp).reshape(-1, 3)
+        self._i0, self._i1, self._i2 = (np.ascontiguousarray(tri[:, k]) for k in range(3))
+        corners = tri.reshape(-1)
+        order = np.argsort(corners, kind="stable")
+        incidence = scipy.sparse.csr_matrix(
+            (np.ones(len(corners), np.float32), (corners[order], order // 3)),
+            shape=(n_vertices, len(tri)))
+        incidence.sort_indices()
+        self._incidence = incidence
+        self._face = np.empty((len(tri), 3), np.float32)
+
+    def summed(self, vertices: np.ndarray) -> np.ndarray:
+        """`(V, 3)` → `(V, 3)` float32 sums of the adjacent faces' cross products (not unit)."""
+        x, y, z = np.asarray(vertices, dtype=np.float32).T
+        i0, i1, i2 = self._i0, self._i1, self._i2
+        ax, ay, az = x[i0], y[i0], z[i0]
+        e1x, e1y, e1z = x[i1] - ax, y[i1] - ay, z[i1] - az
+        e2x, e2y, e2z = x[i2] - ax, y[i2] - ay, z[i2] - az
+        face = self._face  # cross(e1, e2), length = twice the triangle's area
+        np.multiply(e1y, e2z, out=face[:, 0])
+        face[:, 0] -= e1z * e2y
+        np.multiply(e1z, e2x, out=face[:, 1])
+        face[:, 1] -= e1x * e2z
+        np.multiply(e1x, e2y, out=face[:, 2])
+        face[:, 2] -= e1y * e2x
+        return np.asarray(self._incidence @ face, dtype=np.float32)
 
     def __call__(self, vertices: np.ndarray) -> np.ndarray:
-        corners = np.take(np.asarray(vertices, dtype=np.float32), self._corners, axis=0).reshape(-1, 3, 3)
-        e1 = corners[:, 1] - corners[:, 0]
-        e2 = corners[:, 2] - corners[:, 0]
-        face = np.empty_like(e1)  # cross(e1, e2), length = twice the triangle's area
-        face[:, 0] = e1[:, 1] * e2[:, 2] - e1[:, 2] * e2[:, 1]
-        face[:, 1] = e1[:, 2] * e2[:, 0] - e1[:, 0] * e2[:, 2]
-        face[:, 2] = e1[:, 0] * e2[:, 1] - e1[:, 1] * e2[:, 0]
-        summed = np.add.reduceat(np.take(face, self._face_of_corner, axis=0), self._starts, axis=0)
-        if self._all_present:
-            out = summed
-        else:
-            out = np.zeros((self._n_vertices, 3), np.float32)
-            out[self._present] = summed
+        out = self.summed(vertices)
         norm = np.sqrt(np.einsum("ij,ij->i", out, out))[:, None]
         np.divide(out, norm, out=out, where=norm > 0)
         return out
@@ -180,24 +193,23 @@ class Renderer:
 
         prog = self.ctx.program(vertex_shader=_VERTEX_SHADER, fragment_shader=_FRAGMENT_SHADER)
         prog["mvp"].write(mvp.T.astype("f4").tobytes())
-        prog["eye"].value = tuple(float(x) for x in self.eye)
+        prog["pixel_to_view"].write(self._pixel_to_view.T.astype("f4").tobytes())
         right, up, back = self._basis
         key = 0.8 * back + 0.5 * up - 0.6 * right
         fill = 0.8 * back + 0.1 * up + 0.8 * right
         rim = -0.9 * back + 0.6 * up
-        prog["light_dir"].write(np.stack([key, fill, rim]).astype("f4").tobytes())
+        lights = np.stack([key, fill, rim])
+        prog["light_dir"].write((lights / np.linalg.norm(lights, axis=1, keepdims=True)).astype("f4").tobytes())
         prog["light_rgb"].write(np.array([[0.85, 0.80, 0.75], [0.25, 0.28, 0.35], [0.45, 0.45, 0.45]],
                                          dtype="f4").tobytes())
         prog["ambient"].value = 0.18
         self._prog = prog
 
-        n_bytes = rig.n_vertices * 3 * 4
-        self._vbo_pos = self.ctx.buffer(reserve=n_bytes, dynamic=True)
-        self._vbo_nrm = self.ctx.buffer(reserve=n_bytes, dynamic=True)
+        # positions and (unnormalised) normals interleaved in one buffer, written once a frame
+        self._vbo = self.ctx.buffer(reserve=rig.n_vertices * 6 * 4, dynamic=True)
         self._vbo_col = self.ctx.buffer(np.ascontiguousarray(colors, dtype="f4").tobytes())
         self._ibo = self.ctx.buffer(np.ascontiguousarray(rig.triangles, dtype="i4").tobytes())
-        self._vao = self.ctx.vertex_array(prog, [(self._vbo_pos, "3f", "in_pos"),
-                                                 (self._vbo_nrm, "3f", "in_normal"),
+        self._vao = self.ctx.vertex_array(prog, [(self._vbo, "3f 3f", "in_pos", "in_normal"),
                                                  (self._vbo_col, "3f", "in_color")],
                                           index_buffer=self._ibo, index_element_size=4)
         size = (s.width, s.height)
@@ -237,30 +249,60 @@ class Renderer:
         near = max(distance - 2 * radius, distance * 1e-3)
         proj = _perspective(s.fov_deg, s.width / s.height, near, distance + 2 * radius)
         flip = np.diag([1.0, -1.0, 1.0, 1.0])  # render upside down so read-back is top row first
-        return eye, flip @ proj @ _look_at(eye, target, up)
+        view = _look_at(eye, target, up)
+        # window (x, y, 1) → direction from that pixel's surface point towards the eye, in rig
+        # space: the eye-space ray is (ndc_x / P00, ndc_y / P11 (flipped), -1); negate it, rotate
+        to_ndc = np.array([[2 / s.width, 0, -1], [0, 2 / s.height, -1], [0, 0, 1]])
+        ray = np.diag([-1 / proj[0, 0], 1 / proj[1, 1], 1.0]) @ to_ndc
+        self._pixel_to_view = view[:3, :3].T @ ray
+        return eye, flip @ proj @ view
 
-    def _draw(self, vertices: np.ndarray, out: np.ndarray) -> None:
-        """Draw `(V, 3)` vertices and read the image into `out` `(H, W, 3)` uint8 (C-contiguous).
-        The context is made current for the call (several renderers may live in one thread)."""
-        normals = self._normals(vertices)
-        with self.ctx:
-            self._vbo_pos.write(vertices)
-            self._vbo_nrm.write(normals)
-            self._fbo.use()
-            self.ctx.enable(moderngl.DEPTH_TEST)
-            self.ctx.clear(*self.settings.background, 1.0, depth=1.0)
-            self._vao.render(moderngl.TRIANGLES)
-            src = self._fbo
-            if self._resolve is not None:
-                self.ctx.copy_framebuffer(self._resolve, self._fbo)
-                src = self._resolve
-            src.read_into(out, components=3, alignment=1)
+    def _draw_into(self, weights: np.ndarray, target: Callable[[int], np.ndarray]) -> Iterator[int]:
+        """Render each row of `(T, 52)` weights, reading frame t into `target(t)` (an `(H, W, 3)`
+        uint8 C-contiguous array) and yielding t once it is there.
+
+        Pipelined: frame t is drawn and flushed, then frame t+1 is posed and its normals computed
+        (numpy) while llvmpipe's threads rasterise frame t, then frame t is read back. (Drawing
+        frame t+1 into a second framebuffer before reading frame t does not help: llvmpipe's
+        read-back waits for all pending drawing.) The context is made current around the GL calls
+        only (several renderers may live in one thread, and generators of one renderer may be
+        interleaved: each draws and reads a frame before it yields, and has its own vertex data)."""
+        data = np.empty((self.rig.n_vertices, 6), np.float32)  # positions | unnormalised normals
+        posed = self._posed(weights)
+        vertices = next(posed, None)
+        if vertices is not None:
+            self._prepare(vertices, data)
+        t = 0
+        while vertices is not None:
+            with self.ctx:
+                self._vbo.write(data)
+                self._fbo.use()
+                self.ctx.enable(moderngl.DEPTH_TEST)
+                self.ctx.clear(*self.settings.background, 1.0, depth=1.0)
+                self._vao.render(moderngl.TRIANGLES)
+                src = self._fbo
+                if self._resolve is not None:
+                    self.ctx.copy_framebuffer(self._resolve, self._fbo)
+                    src = self._resolve
+                _gl_flush()  # the rasteriser starts now
+            vertices = next(posed, None)
+            if vertices is not None:
+                self._prepare(vertices, data)  # overlaps the rasterisation of frame t
+            with self.ctx:
+                src.read_into(target(t), components=3, alignment=1)
+            yield t
+            t += 1
+
+    def _prepare(self, vertices: np.ndarray, data: np.ndarray) -> None:
+        data[:, :3] = vertices
+        data[:, 3:] = self._normals.summed(vertices)
 
     def _posed(self, weights: np.ndarray) -> Iterator[np.ndarray]:
         """Yield the `(V, 3)` vertices of each row of `(T, 52)` weights; posing is batched in
         chunks (one matrix product per chunk is several times faster than one per frame)."""
         for start in range(0, weights.shape[0], _POSE_CHUNK):
-            chunk = self.rig.neutral.reshape(-1) + weights[start:start + _POSE_CHUNK] @ self._flat_deltas
+            with _single_threaded_blas():
+                chunk = self.rig.neutral.reshape(-1) + weights[start:start + _POSE_CHUNK] @ self._flat_deltas
             yield from chunk.reshape(chunk.shape[0], -1, 3)
 
     def render(self, weights: np.ndarray | None = None) -> np.ndarray:
@@ -272,15 +314,19 @@ class Renderer:
         """Render `(T, 52)` weights, calling `callback(t, frame)` with a buffer reused per frame
         (copy it to keep it)."""
         buf = np.empty(self.shape, np.uint8)
-        for t, vertices in enumerate(self._posed(_check_weights(weights, 2))):
-            self._draw(vertices, buf)
+        for t in self._draw_into(_check_weights(weights, 2), lambda t: buf):
             callback(t, buf)
 
     def frames(self, weights: np.ndarray) -> Iterator[np.ndarray]:
         """Yield the `(H, W, 3)` frames of `(T, 52)` weights one at a time (fresh arrays)."""
-        for vertices in self._posed(_check_weights(weights, 2)):
+        frame = None
+
+        def fresh(t: int) -> np.ndarray:
+            nonlocal frame
             frame = np.empty(self.shape, np.uint8)
-            self._draw(vertices, frame)
+            return frame
+
+        for _ in self._draw_into(_check_weights(weights, 2), fresh):
             yield frame
 
     def render_sequence(self, weights: np.ndarray, out: np.ndarray | None = None) -> np.ndarray:
@@ -291,8 +337,8 @@ class Renderer:
             out = np.empty(shape, np.uint8)
         elif out.shape != shape or out.dtype != np.uint8 or not out.flags.c_contiguous:
             raise ValueError(f"out must be a C-contiguous uint8 array of shape {shape}")
-        for t, vertices in enumerate(self._posed(weights)):
-            self._draw(vertices, out[t])
+        for _ in self._draw_into(weights, out.__getitem__):
+            pass
         return out
 
     def release(self) -> None:
@@ -303,8 +349,7 @@ class Renderer:
             self.ctx.release()
 
     def _release_objects(self) -> None:
-        for obj in (self._vao, self._vbo_pos, self._vbo_nrm, self._vbo_col, self._ibo, self._fbo,
-                    self._resolve, self._prog):
+        for obj in (self._vao, self._vbo, self._vbo_col, self._ibo, self._fbo, self._resolve, self._prog):
             if obj is not None:
                 obj.release()
 
@@ -313,6 +358,47 @@ class Renderer:
 
     def __exit__(self, *exc: object) -> None:
         self.release()
+
+
+def _load_gl_flush() -> Callable[[], None]:
+    """`glFlush` of the current context (starts the rasteriser without waiting for it; moderngl
+    only has `finish`), looked up through EGL; a no-op where it cannot be found."""
+    try:
+        egl = ctypes.CDLL(ctypes.util.find_library("EGL") or "libEGL.so.1")
+        egl.eglGetProcAddress.restype = ctypes.c_void_p
+        egl.eglGetProcAddress.argtypes = [ctypes.c_char_p]
+        address = egl.eglGetProcAddress(b"glFlush")
+    except (OSError, AttributeError):
+        address = None
+    return ctypes.CFUNCTYPE(None)(address) if address else (lambda: None)
+
+
+_gl_flush = _load_gl_flush()
+_blas_libraries: list | None = None
+
+
+@contextlib.contextmanager
+def _single_threaded_blas() -> Iterator[None]:
+    """Run the block with the BLAS libraries (OpenBLAS) on one thread. A multithreaded product
+    leaves its worker threads spinning for a while afterwards, which on a few cores takes the CPU
+    from llvmpipe's rasteriser threads: rendering the reference head costs ~13 instead of ~8
+    CPU-ms per frame on 2 cores. The libraries are looked up once (threadpoolctl scans the
+    process's shared objects, too slow to do per frame)."""
+    from threadpoolctl import ThreadpoolController
+
+    global _blas_libraries
+    if _blas_libraries is None:
+        _blas_libraries = list(ThreadpoolController().select(user_api="blas").lib_controllers)
+    saved = [(lib, lib.num_threads) for lib in _blas_libraries]
+    for lib, n in saved:
+        if n != 1:
+            lib.set_num_threads(1)
+    try:
+        yield
+    finally:
+        for lib, n in saved:
+            if n != 1:
+                lib.set_num_threads(n)
 
 
 def _check_weights(weights: np.ndarray, ndim: int) -> np.ndarray:
