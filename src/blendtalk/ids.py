@@ -50,3 +50,17 @@ def split_of(ids: Iterable[str], ratios: Mapping[str, float]) -> pd.Series:
     edges[-1] = np.inf
     idx = np.searchsorted(edges, u, side="right")
     return pd.Series(np.asarray(SPLITS, dtype=object)[idx], index=ids.index, dtype="string")
+
+
+def seeded_rank(ids: pd.Series, seed: int) -> np.ndarray:
+    """A uint64 sort key per `text_id`, from a hash seeded by `seed`: ordering by it picks texts
+    at random but reproducibly, independent of row order (the corpus cap, the render sample)."""
+    hash_key = hashlib.sha1(str(seed).encode()).hexdigest()[:16]
+    return pd.util.hash_pandas_object(pd.Series(ids, dtype=object), index=False,
+                                      hash_key=hash_key).to_numpy()
+
+
+def short_hash(parts: Iterable[str]) -> str:
+    """12 hex digits of SHA-256 over `parts` joined by a record separator: the version stamp of
+    a prompt or a resource set, part of cache keys."""
+    return hashlib.sha256("\x1e".join(parts).encode("utf-8")).hexdigest()[:12]

@@ -8,13 +8,13 @@ own chat template.
 
 from __future__ import annotations
 
-import hashlib
 import json
 from functools import lru_cache
 
 from blendtalk.annotate.backends.base import Row
 from blendtalk.emotions import EMOTIONS
 from blendtalk.facs.catalogue import INTENSITY_LETTERS, load_catalogue
+from blendtalk.ids import short_hash
 
 DESCRIPTION_MAX_CHARS = 300
 MAX_EMOTIONS = 5
@@ -139,7 +139,7 @@ def _prompt_version() -> str:
              json.dumps([[e.__dict__, a] for e, a in EXAMPLES], sort_keys=True),
              json.dumps(json_schema(), sort_keys=True),
              load_catalogue().source.read_text(encoding="utf-8")]
-    return hashlib.sha256("\x1e".join(parts).encode("utf-8")).hexdigest()[:12]
+    return short_hash(parts)
 
 
 PROMPT_VERSION: str = _prompt_version()

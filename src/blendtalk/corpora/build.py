@@ -8,14 +8,13 @@ union; `provenance` lists every "source:file:line" merged in) → per-source/per
 
 from __future__ import annotations
 
-import hashlib
 from collections.abc import Mapping, Sequence
 from typing import Any
 
 import numpy as np
 import pandas as pd
 
-from ..ids import split_of, text_ids
+from ..ids import seeded_rank, split_of, text_ids
 from .clean import CleanOptions, clean_texts
 from .labels import identity_map, load_label_map, map_labels, normalise_emotions
 from .readers import read_source
@@ -128,10 +127,8 @@ def cap_mask(df: pd.DataFrame, per_source: int | None, per_emotion: int | None,
     taken round-robin over emotions by that rank, so rare emotions are not crowded out. The
     choice of a text depends only on the seed and the texts competing with it, not on row order.
     """
-    key = pd.util.hash_pandas_object(df["text_id"], index=False,
-                                     hash_key=hashlib.sha1(str(seed).encode()).hexdigest()[:16])
     work = pd.DataFrame({"source": df["source"], "emotion": df["emotion"],
-                         "key": key.to_numpy()}, index=df.index)
+                         "key": seeded_rank(df["text_id"], seed)}, index=df.index)
     work = work.sort_values(["source", "emotion", "key"])
     work["rank"] = work.groupby(["source", "emotion"]).cumcount()
     keep = pd.Series(True, index=df.index)

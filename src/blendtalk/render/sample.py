@@ -7,7 +7,6 @@ table only changes the sample where a new row outranks an old one.
 
 from __future__ import annotations
 
-import hashlib
 import os
 
 import numpy as np
@@ -15,6 +14,7 @@ import pandas as pd
 
 from blendtalk.arkit import ARKIT_NAMES
 from blendtalk.emotions import EMOTIONS
+from blendtalk.ids import seeded_rank
 
 REQUIRED = ("text_id", "emotion", *ARKIT_NAMES)
 
@@ -31,7 +31,7 @@ def read_expressions(path: str | os.PathLike) -> pd.DataFrame:
 def sample_text_ids(table: pd.DataFrame, per_emotion: int, seed: int) -> list[str]:
     """Up to `per_emotion` text_ids per emotion, emotions in `EMOTIONS` order (unknown labels
     after, alphabetically), each emotion's picks ordered by rank."""
-    rank = table["text_id"].map(lambda t: hashlib.sha1(f"{seed}:{t}".encode()).hexdigest())
+    rank = seeded_rank(table["text_id"], seed)
     ranked = table.assign(_rank=rank).drop_duplicates("text_id").sort_values("_rank")
     order = {e: i for i, e in enumerate(EMOTIONS)}
     emotions = sorted(ranked["emotion"].unique(), key=lambda e: (order.get(e, len(order)), e))

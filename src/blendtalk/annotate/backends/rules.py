@@ -33,6 +33,7 @@ from blendtalk.annotate.prompt import DESCRIPTION_MAX_CHARS, MAX_EMOTIONS
 from blendtalk.config import REPO_ROOT
 from blendtalk.emotions import EMOTIONS
 from blendtalk.facs.catalogue import INTENSITY_LETTERS, load_catalogue
+from blendtalk.ids import short_hash
 
 RULES_MODEL = "blendtalk-rules-v1"
 MAX_SECONDARY_AUS = 3  # the second emotion tints the face; it does not double the description
@@ -186,7 +187,7 @@ def fingerprint() -> str:
     parts = [RULES_MODEL] + [p.read_text(encoding="utf-8") for p in
                              (PROTOTYPES_CSV, PHRASES_CSV, LEXICON_CSV, load_catalogue().source)]
     parts.append(Path(__file__).read_text(encoding="utf-8"))
-    return hashlib.sha256("\x1e".join(parts).encode()).hexdigest()[:12]
+    return short_hash(parts)
 
 
 class RulesBackend:
