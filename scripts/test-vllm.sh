@@ -32,4 +32,6 @@ if [ "$(cat "$stamp" 2>/dev/null)" != "$want" ]; then
 fi
 
 export HF_HUB_OFFLINE=1 TRANSFORMERS_OFFLINE=1 VLLM_TARGET_DEVICE=cpu
-exec "$VENV/bin/python" -m pytest -m vllm tests/test_annotate_llm_vllm.py "$@"
+# -s: vLLM's log streams as it runs, so a failure's traceback ends the output instead of
+# being followed by pages of captured log.
+exec "$VENV/bin/python" -m pytest -s -m vllm tests/test_annotate_llm_vllm.py "$@"

