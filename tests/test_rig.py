@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import dataclasses
+
 import numpy as np
 import pytest
 
@@ -45,5 +47,8 @@ def test_round_trip_without_pickles(tmp_path):
         assert all(z[k].dtype != object for k in z.files)
     back = load_rig(tmp_path / "tiny.npz")
     assert back.name == "tiny" and back.vertex_sets.keys() == rig.vertex_sets.keys()
+    assert back.cull_back_faces is False
+    save_rig(dataclasses.replace(rig, cull_back_faces=True), tmp_path / "culled.npz")
+    assert load_rig(tmp_path / "culled.npz").cull_back_faces is True
     np.testing.assert_array_equal(back.deltas, rig.deltas)
     np.testing.assert_array_equal(back.colors, rig.colors)

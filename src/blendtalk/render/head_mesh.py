@@ -15,7 +15,7 @@ from dataclasses import dataclass
 import numpy as np
 
 N_ROWS, N_COLS = 86, 116  # skin grid (rings below the top pole × columns round the head)
-THETA_MAX = np.radians(163.0)  # polar angle of the open neck ring
+THETA_MAX = np.radians(163.0)  # polar angle of the neck ring (closed by a flat cap)
 COLUMN_FRONT_DENSITY = 0.45  # column spacing at the front relative to a uniform grid (smaller: denser)
 
 EYE_CENTRE = np.array([3.15, 0.75, 6.85])  # left eye; the right eye mirrors it in x
@@ -207,14 +207,18 @@ def build_skin() -> Skin:
             lip_edges = (idx, new)
         else:
             lid_edges[key] = (idx, new)
-    verts = np.concatenate([verts] + extra)
+    # close the neck with a flat cap (its centre is the last vertex), so no inside ever shows
+    neck = verts[grid[-1]].mean(axis=0, keepdims=True)
+    verts = np.concatenate([verts] + extra + [neck])
+    row = np.concatenate([row, [float(N_ROWS)]])
 
-    tris = [np.stack([np.zeros(N_COLS, int), grid[0], grid[0, (np.arange(N_COLS) + 1) % N_COLS]], axis=1)]
     c0, c1 = np.arange(N_COLS), (np.arange(N_COLS) + 1) % N_COLS
+    tris = [np.stack([np.zeros(N_COLS, int), grid[0, c0], grid[0, c1]], axis=1)]
     for r in range(N_ROWS - 1):
         a, b = lower_copy[r, c0], lower_copy[r, c1]
         c, d = grid[r + 1, c0], grid[r + 1, c1]
         tris += [np.stack([a, c, b], axis=1), np.stack([b, c, d], axis=1)]
+    tris.append(np.stack([np.full(N_COLS, len(verts) - 1), grid[-1, c1], grid[-1, c0]], axis=1))
     triangles = np.concatenate(tris).astype(np.int32)
 
     # open the lids: rotate rows above/below each eye seam about the eye centre

@@ -104,10 +104,11 @@ def build_reference_head() -> Rig:
     "eye_right" (eyeball and lids), "eyelid_upper_edge_*" / "eyelid_lower_edge_*" (the lid margins,
     paired index by index), "mouth_upper" / "mouth_lower" (inner-lip centre vertices, paired; their
     mean distance is the mouth opening), "brows", "upper_face" (skin above the nose tip plus eyes),
-    "jaw". Colours per vertex in [0, 1]. Skin and parts face outwards; the mouth cavity is an open
-    bowl whose triangles face inwards, so it shows dark through the parted lips.
+    "jaw". Colours per vertex in [0, 1]. Skin (closed at the neck) and parts face outwards; the
+    mouth cavity is an open bowl whose triangles face inwards, so it shows dark through the parted
+    lips. Back faces are never seen, so the rig is marked `cull_back_faces`.
     """
     frame, triangles, colors, skin, ranges = _assemble()
     return Rig(name="reference_head", neutral=frame.vertices.astype(np.float32), triangles=triangles,
                deltas=target_deltas(frame), vertex_sets=_vertex_sets(frame, skin, ranges),
-               colors=colors.astype(np.float32))
+               colors=colors.astype(np.float32), cull_back_faces=True)

@@ -204,6 +204,7 @@ class Renderer:
                                          dtype="f4").tobytes())
         prog["ambient"].value = 0.18
         self._prog = prog
+        self._gl_flags = moderngl.DEPTH_TEST | (moderngl.CULL_FACE if rig.cull_back_faces else 0)
 
         # positions and (unnormalised) normals interleaved in one buffer, written once a frame
         self._vbo = self.ctx.buffer(reserve=rig.n_vertices * 6 * 4, dynamic=True)
@@ -277,7 +278,10 @@ class Renderer:
             with self.ctx:
                 self._vbo.write(data)
                 self._fbo.use()
-                self.ctx.enable(moderngl.DEPTH_TEST)
+                self.ctx.enable(self._gl_flags)
+                # the projection is flipped vertically (see _camera): counter-clockwise
+                # triangles are clockwise on screen
+                self.ctx.front_face = "cw"
                 self.ctx.clear(*self.settings.background, 1.0, depth=1.0)
                 self._vao.render(moderngl.TRIANGLES)
                 src = self._fbo

@@ -21,7 +21,12 @@ class Rig:
     order (a missing shape is all zeros), `vertex_sets` name → int32 vertex indices (at least
     "lips", "upper_face", "eyes", "eye_left", "eye_right", "mouth_upper", "mouth_lower"; the last
     two are paired inner-lip centre vertices whose mean distance is the mouth opening), optional
-    per-vertex `colors` (V, 3) in [0, 1]. ARKit's Left is the subject's left."""
+    per-vertex `colors` (V, 3) in [0, 1]. ARKit's Left is the subject's left.
+
+    `cull_back_faces`: every surface a camera can see is wound counter-clockwise as seen from
+    where it is meant to be seen (closed parts from outside), so the renderer skips triangles
+    facing away (about 1.5x faster). True for the reference head; False for imported rigs, whose
+    winding is not known."""
 
     name: str
     neutral: np.ndarray
@@ -29,6 +34,7 @@ class Rig:
     deltas: np.ndarray
     vertex_sets: dict[str, np.ndarray] = field(default_factory=dict)
     colors: np.ndarray | None = None
+    cull_back_faces: bool = False
 
     def __post_init__(self) -> None:
         self.neutral = np.asarray(self.neutral, dtype=np.float32)
@@ -72,7 +78,8 @@ class Rig:
 def save_rig(rig: Rig, path: str | os.PathLike) -> None:
     """Write `rig` as an uncompressed-pickle-free `.npz` (atomic)."""
     arrays = {"name": np.array(rig.name), "neutral": rig.neutral, "triangles": rig.triangles,
-              "deltas": rig.deltas, "shape_names": np.array(ARKIT_NAMES)}
+              "deltas": rig.deltas, "shape_names": np.array(ARKIT_NAMES),
+              "cull_back_faces": np.array(rig.cull_back_faces)}
     arrays.update({f"set_{k}": v for k, v in rig.vertex_sets.items()})
     if rig.colors is not None:
         arrays["colors"] = rig.colors
@@ -89,4 +96,5 @@ def load_rig(path: str | os.PathLike) -> Rig:
             raise ValueError(f"{path}: shape_names are not the 52 ARKit names in canonical order")
         return Rig(name=str(z["name"]), neutral=z["neutral"], triangles=z["triangles"], deltas=z["deltas"],
                    vertex_sets={k[4:]: z[k] for k in z.files if k.startswith("set_")},
-                   colors=z["colors"] if "colors" in z.files else None)
+                   colors=z["colors"] if "colors" in z.files else None,
+                   cull_back_faces="cull_back_faces" in z.files and bool(z["cull_back_faces"]))
