@@ -24,7 +24,8 @@ from blendtalk.corpora.clean import fix_mojibake
 PARTS = ["I can't believe [NAME] did that", "so happy today 😂", "@someone_1 look at this",
          "https://t.co/abc123 is wild", "#blessed #grateful", "line\\nbreak &amp; more",
          "ðŸ˜ž rough week", "the bus was late again", "[RELIGION] talk at dinner",
-         "my heart is pounding", "\x07 odd bytes \u200b here", "what a lovely surprise"]
+         "my heart is pounding", "\x07 odd bytes \u200b here", "what a lovely surprise",
+         "thanks @amy!"]
 
 
 def synthetic(rows: int, seed: int = 0) -> pd.Series:
@@ -44,12 +45,13 @@ def naive_clean(text: str, opt: CleanOptions) -> tuple[str, str | None]:
     text = unicodedata.normalize("NFC", text)
     text = "".join(" " if unicodedata.category(c) == "Cc" or c in "\u200b\u200c\ufeff" else c
                    for c in text)
-    text = re.sub(r"(?i)\b(?:https?://|www\.)\S+", "", text)
-    text = re.sub(r"(^|[^\w@])@\w+", r"\1", text)
+    text = re.sub(r"(?i)\b(?:https?://|www\.)\S+", "\x00", text)
+    text = re.sub(r"(^|[^\w@])@\w+", "\\1\x00", text)
     text = re.sub(r"(^|[^\w#])#(\w+)", r"\1\2", text)
     for mask, word in opt.mask_words.items():
         text = text.replace(f"[{mask}]", word)
-    text = re.sub(r"\[([A-Z][A-Z_]*)\]", "", text)
+    text = re.sub(r"\[([A-Z][A-Z_]*)\]", "\x00", text)
+    text = re.sub(r"\s*\x00[\s\x00]*([.,!?;:)\]}…]|$)", r"\1", text).replace("\x00", " ")
     text = re.sub(r"\s+", " ", text).strip()
     words = len(text.split())
     reason = ("empty" if words == 0 else "too_short" if words < opt.min_words

@@ -21,7 +21,7 @@ import numpy as np
 import torch
 
 from blendtalk.models.text2expr import (ModelConfig, PairData, Text2Expr, TrainConfig, load_model,
-                                        losses, train)
+                                        losses, optimizer, train)
 from blendtalk.text import make_encoder
 
 SUBJECTS = ["she", "he", "my sister", "the old man", "our teacher", "the child", "my friend", "they"]
@@ -48,8 +48,8 @@ def bench_data(seed: int = 0) -> tuple[list[str], np.ndarray]:
 def samples_per_second(model: Text2Expr, text_of_batch, expr: torch.Tensor, steps: int,
                        batch_size: int, seed: int) -> float:
     """Time `steps` training steps; `text_of_batch(idx)` gives the (B, D) text embeddings."""
-    opt = torch.optim.AdamW(model.parameters(), lr=1e-3)
     cfg = TrainConfig()
+    opt = optimizer(model, cfg)
     rng = np.random.default_rng(seed)
     model.train()
     t0 = time.perf_counter()

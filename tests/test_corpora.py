@@ -211,6 +211,14 @@ def test_cleaning_rules_defaults():
     assert reason == [pd.NA] * len(texts)
 
 
+def test_removals_take_their_space_before_punctuation():
+    cleaned, _ = _clean(["Thanks so much @amy!", "read this http://x.org/a , it is wild",
+                         "[NAME] and I went there today", "we miss you @amy @bob",
+                         "so @amy and I laughed"], masks="remove")
+    assert cleaned == ["Thanks so much!", "read this, it is wild", "and I went there today",
+                       "we miss you", "so and I laughed"]
+
+
 def test_cleaning_options_and_drop_reasons():
     cleaned, reason = _clean(["@amy thanks for the #great tips", "[NAME] is here with me now"],
                              mentions="replace", mention_token="someone", hashtags="keep",

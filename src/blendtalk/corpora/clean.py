@@ -7,7 +7,8 @@ Order of the steps, each switchable in config (`corpora.clean`):
  4. Unicode NFC; control and format characters (except the zero-width joiner emoji need) → space;
  5. URLs removed; @mentions removed or replaced; #hashtags keep their word;
  6. masks like `[NAME]`: replaced by a word from a table, removed, kept, or the row dropped;
- 7. whitespace collapsed and stripped. Emoji are kept.
+ 7. whitespace collapsed and stripped; a removal (5, 6) just before punctuation or the end takes
+    the space before it along ("thanks @amy!" → "thanks!"). Emoji are kept.
 Then rows are dropped with a reason: `empty`, `mask`, `placeholder` (answers such as
 "[ No response.]"), `too_short` / `too_long` (word counts outside the bounds).
 """
@@ -45,6 +46,10 @@ _URL = r"(?i)\b(?:https?://|www\.)\S+"
 _MENTION = r"(^|[^\w@])@\w+"
 _HASHTAG = r"(^|[^\w#])#(\w+)"
 _MASK = r"\[([A-Z][A-Z_]*)\]"
+# What steps 5 and 6 remove becomes this mark first (control characters are gone by then), so
+# that step 7 can tell a removal's space from the writer's.
+_REMOVED = "\x00"
+_REMOVED_BEFORE_PUNCTUATION = r"\s*\x00[\s\x00]*([.,!?;:)\]}…]|$)"  # → the punctuation
 # Cc plus the format characters that are invisible noise; U+200D (ZWJ) is kept for emoji.
 _CONTROL = r"[\p{Cc}\x{00AD}\x{200B}\x{200C}\x{200E}\x{200F}\x{202A}-\x{202E}\x{2060}-\x{2064}\x{FEFF}]"
 
@@ -112,9 +117,9 @@ def clean_texts(texts: pd.Series, options: CleanOptions = CleanOptions()
     arr = pc.utf8_normalize(arr, form="NFC")
     arr = pc.replace_substring_regex(arr, _CONTROL, " ")
     if options.urls == "remove":
-        arr = pc.replace_substring_regex(arr, _URL, "")
+        arr = pc.replace_substring_regex(arr, _URL, _REMOVED)
     if options.mentions != "keep":
-        token = "" if options.mentions == "remove" else options.mention_token
+        token = _REMOVED if options.mentions == "remove" else options.mention_token
         arr = pc.replace_substring_regex(arr, _MENTION, r"\1" + token.replace("\\", r"\\"))
     if options.hashtags != "keep":
         arr = pc.replace_substring_regex(arr, _HASHTAG,
@@ -124,7 +129,9 @@ def clean_texts(texts: pd.Series, options: CleanOptions = CleanOptions()
         if options.masks == "replace":
             for mask, word in options.mask_words.items():
                 arr = pc.replace_substring(arr, f"[{mask}]", word)
-        arr = pc.replace_substring_regex(arr, _MASK, "")
+        arr = pc.replace_substring_regex(arr, _MASK, _REMOVED)
+    arr = pc.replace_substring_regex(arr, _REMOVED_BEFORE_PUNCTUATION, r"\1")
+    arr = pc.replace_substring(arr, _REMOVED, " ")
     arr = pc.utf8_trim_whitespace(pc.replace_substring_regex(arr, r"\s+", " "))
 
     words = pc.count_substring_regex(arr, r"\S+").to_numpy(zero_copy_only=False)
