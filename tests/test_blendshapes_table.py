@@ -127,21 +127,36 @@ def test_augmentation_is_seeded_bounded_and_off_by_default(mapping, built):
     assert wa[0, l] != wa[0, r]
     base = built.table[list(ARKIT_NAMES)].to_numpy()
     assert np.all((wa == 0) == (base == 0))  # augmentation never creates or removes activity
-    assert np.array_equal(augment(base, seed=1), base)
+    assert np.array_equal(augment(base, built.table["text_id"], seed=1), base)
+
+
+def test_augment_draws_follow_the_row_not_the_table():
+    rng = np.random.default_rng(0)
+    w = rng.random((50, 52)).astype(np.float32)
+    ids = pd.Series([f"{i:016x}" for i in range(50)])
+    full = augment(w, ids, seed=3, asymmetry=0.2, jitter=0.1)
+    part = rng.permutation(50)[:20]
+    np.testing.assert_array_equal(augment(w[part], ids[part], seed=3, asymmetry=0.2, jitter=0.1),
+                                  full[part])
+    assert not np.array_equal(augment(w, ids, seed=4, asymmetry=0.2, jitter=0.1), full)
+    with pytest.raises(ValueError, match="20 ids for 50 rows"):
+        augment(w, ids[:20], seed=3, jitter=0.1)
 
 
 def test_augment_factors():
     w = np.full((4000, 52), 0.5, np.float32)
-    asym = augment(w, seed=0, asymmetry=0.2)
+    ids = pd.Series([f"id{i}" for i in range(4000)])
+    asym = augment(w, ids, seed=0, asymmetry=0.2)
     l, r = INDEX["eyeBlinkLeft"], INDEX["eyeBlinkRight"]
     np.testing.assert_allclose(asym[:, l] + asym[:, r], 1.0, atol=1e-6)  # (1+a)/2 + (1-a)/2
     assert np.abs(asym[:, l] - 0.5).max() <= 0.1 + 1e-6
     assert np.all(asym[:, INDEX["jawOpen"]] == 0.5)
-    gain = augment(w, seed=0, jitter=0.1)
+    assert np.std(asym[:, l] - 0.5) == pytest.approx(0.1 / np.sqrt(3), rel=0.1)  # U(-0.1, 0.1)
+    gain = augment(w, ids, seed=0, jitter=0.1)
     assert np.all(gain[:, l] == gain[:, r])
     assert np.std(np.log(gain[:, 0] / 0.5)) == pytest.approx(0.1, rel=0.1)
     with pytest.raises(ValueError, match=">= 0"):
-        augment(w, seed=0, jitter=-1)
+        augment(w, ids, seed=0, jitter=-1)
 
 
 def test_summary_and_heatmap(built, tmp_path):

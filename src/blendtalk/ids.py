@@ -52,9 +52,10 @@ def split_of(ids: Iterable[str], ratios: Mapping[str, float]) -> pd.Series:
     return pd.Series(np.asarray(SPLITS, dtype=object)[idx], index=ids.index, dtype="string")
 
 
-def seeded_rank(ids: pd.Series, seed: int) -> np.ndarray:
+def seeded_rank(ids: pd.Series, seed: int | str) -> np.ndarray:
     """A uint64 sort key per `text_id`, from a hash seeded by `seed`: ordering by it picks texts
-    at random but reproducibly, independent of row order (the corpus cap, the render sample)."""
+    at random but reproducibly, independent of row order (the corpus cap, the render sample).
+    Its bits also serve as per-row random draws (blendshape augmentation)."""
     hash_key = hashlib.sha1(str(seed).encode()).hexdigest()[:16]
     return pd.util.hash_pandas_object(pd.Series(ids, dtype=object), index=False,
                                       hash_key=hash_key).to_numpy()

@@ -1,22 +1,29 @@
 """Optional seeded augmentation of expression rows: left/right asymmetry and per-row jitter.
 
-Both are off (0) for the canonical table. Draws come from one generator seeded by `seed`, one
-draw per row in the given row order (the table is sorted by `text_id`, so the same rows and seed
-give the same values).
+Both are off (0) for the canonical table. Each row's draws come from a hash of its `text_id` and
+the seed, so a row gets the same values whatever other rows the table holds, in any order.
 """
 
 from __future__ import annotations
 
 import numpy as np
+import pandas as pd
+from scipy.special import ndtri
 
 from blendtalk.arkit import LR_PAIRS
-
-#: Mixed with the master seed so this stage's draws are independent of other stages' streams.
-_STREAM = 0xB1E5
+from blendtalk.ids import seeded_rank
 
 
-def augment(weights: np.ndarray, seed: int, asymmetry: float = 0.0, jitter: float = 0.0) -> np.ndarray:
-    """Return augmented `(N, 52)` float32 weights in [0, 1]; the input is not modified.
+def _uniform(ids: pd.Series, seed: int, stream: str) -> np.ndarray:
+    """(N,) float64 in (0, 1), one per id, from the hash of (id, seed, stream)."""
+    bits = seeded_rank(ids, f"blendshapes.augment.{stream}:{seed}") >> np.uint64(11)  # 53 bits
+    return (bits.astype(np.float64) + 0.5) / 2.0**53
+
+
+def augment(weights: np.ndarray, ids: pd.Series, seed: int, asymmetry: float = 0.0,
+            jitter: float = 0.0) -> np.ndarray:
+    """Return augmented `(N, 52)` float32 weights in [0, 1] for rows with `text_id`s `ids`
+    `(N,)`; the input is not modified.
 
     asymmetry: per row a ~ U(−asymmetry, asymmetry); every Left channel is scaled by (1 + a) and
         its Right partner by (1 − a), so one side of the face moves more.
@@ -31,10 +38,11 @@ def augment(weights: np.ndarray, seed: int, asymmetry: float = 0.0, jitter: floa
         raise ValueError(f"asymmetry and jitter must be >= 0, got {asymmetry} and {jitter}")
     if asymmetry == 0 and jitter == 0:
         return weights.copy()
-    rng = np.random.default_rng([seed, _STREAM])
-    n = weights.shape[0]
-    a = rng.uniform(-asymmetry, asymmetry, size=n) if asymmetry else np.zeros(n)
-    g = np.exp(jitter * rng.standard_normal(n)) if jitter else np.ones(n)
+    ids = pd.Series(ids, dtype=object)
+    if len(ids) != weights.shape[0]:
+        raise ValueError(f"{len(ids)} ids for {weights.shape[0]} rows")
+    a = asymmetry * (2 * _uniform(ids, seed, "asymmetry") - 1)
+    g = np.exp(jitter * ndtri(_uniform(ids, seed, "jitter")))
     factors = np.repeat(g[:, None], 52, axis=1)
     left, right = (list(side) for side in zip(*LR_PAIRS))
     factors[:, left] *= (1 + a)[:, None]

@@ -88,8 +88,8 @@ def build_expressions(descriptions: pd.DataFrame, corpus: pd.DataFrame, mapping:
     weights = aus_to_arkit(kept_flat, mapping, scale)
     kept_ids = ids.iloc[keep].reset_index(drop=True)
     order = np.argsort(kept_ids.to_numpy(str), kind="stable")
-    weights = augment(weights[order], seed, asymmetry=asymmetry, jitter=jitter)
     kept_ids = kept_ids.iloc[order].reset_index(drop=True)
+    weights = augment(weights[order], kept_ids, seed, asymmetry=asymmetry, jitter=jitter)
     keys = pd.DataFrame({
         "text_id": kept_ids,
         "split": meta["split"].reindex(kept_ids).astype("string").to_numpy(),

@@ -63,8 +63,8 @@ class TransformersBackend:
         self.top_p = float(sampling.get("top_p", 1.0))
         self.max_tokens = int(sampling.get("max_tokens", 256))
         self.device = torch.device("cuda" if torch.cuda.is_available() else "cpu")
-        self.prefix_cache = bool(cfg.get("prefix_cache", True))
         self._prefix_cached: tuple[tuple[int, ...], Any] | None = None
+        self.prefix_cache = bool(cfg.get("prefix_cache", True))
 
         source = models.resolve(self.model, cfg.get("gguf_file"))
         try:
@@ -84,6 +84,16 @@ class TransformersBackend:
             stop_token_ids=self.stop_ids)
         self.grammar = xgr.GrammarCompiler(info).compile_json_schema(
             json.dumps(json_schema()), any_whitespace=False)
+
+    @property
+    def prefix_cache(self) -> bool:
+        """Encode the prompts' shared prefix once and reuse its KV cache. Setting it (on or off)
+        drops the stored prefix."""
+        return self._prefix_cache
+
+    @prefix_cache.setter
+    def prefix_cache(self, enabled: bool) -> None:
+        self._prefix_cache, self._prefix_cached = bool(enabled), None
 
     def _stop_ids(self) -> list[int]:
         """Token ids that end an answer: the tokenizer's EOS and the generation config's."""
