@@ -24,14 +24,9 @@ CORPUS = ["text_id", "source", "source_row", "text", "emotion", "emotions", "sou
           "intensity", "split"]
 
 
-def _workdir(path: Path) -> Path:
-    workdir = make_workdir(path)
-    return workdir
-
-
 @pytest.fixture(scope="module")
 def corpora_run(tmp_path_factory) -> Path:
-    workdir = _workdir(tmp_path_factory.mktemp("corpora") / "wf")
+    workdir = make_workdir(tmp_path_factory.mktemp("corpora") / "wf")
     run_snakemake(workdir, "results/corpora/qc.json")
     return workdir
 
@@ -68,7 +63,7 @@ def test_snakemake_builds_corpus_and_qc(corpora_run):
 
 
 def test_snakemake_rerun_is_reproducible(corpora_run, tmp_path):
-    again = _workdir(tmp_path / "wf")
+    again = make_workdir(tmp_path / "wf")
     run_snakemake(again, "results/corpora/corpus.parquet")
     a = pd.read_parquet(corpora_run / "results" / "corpora" / "corpus.parquet")
     b = pd.read_parquet(again / "results" / "corpora" / "corpus.parquet")
@@ -76,7 +71,7 @@ def test_snakemake_rerun_is_reproducible(corpora_run, tmp_path):
 
 
 def test_snakemake_names_a_wrong_key(tmp_path):
-    workdir = _workdir(tmp_path / "wf")
+    workdir = make_workdir(tmp_path / "wf")
     (workdir / "bad.yaml").write_text("corpora:\n  foo: 1\n")
     proc = run_snakemake(workdir, "results/corpora/qc.json", "--configfile", "bad.yaml", check=False)
     assert proc.returncode != 0
@@ -113,7 +108,7 @@ def test_download_checks_scheme_and_sha256(http_server, tmp_path):
 
 def test_snakemake_downloads_when_configured(http_server, tmp_path):
     base, _ = http_server
-    workdir = _workdir(tmp_path / "wf")
+    workdir = make_workdir(tmp_path / "wf")
     overlay = {"corpora": {"sources": {
         "goemotions": {"format": "goemotions_simplified",
                        "files": [".cache/corpora/goemotions/dev.tsv"],

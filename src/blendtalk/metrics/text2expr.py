@@ -39,6 +39,13 @@ def representatives(expr: np.ndarray, tolerance: float) -> np.ndarray:
     return np.asarray(reps, dtype=np.int64)
 
 
+def expression_gallery(expr: np.ndarray, tolerance: float) -> tuple[np.ndarray, np.ndarray]:
+    """The text→expression gallery of a held-out set: the representatives' row indices (G,) and
+    `correct` (N, G), True where text i's expression equals gallery item g within tolerance."""
+    reps = representatives(expr, tolerance)
+    return reps, same_expression(expr, expr[reps], tolerance)
+
+
 def distinct_expressions(expr: np.ndarray, tolerance: float) -> int:
     """Number of groups of equal expressions (see `representatives`)."""
     return len(representatives(expr, tolerance))
@@ -100,8 +107,7 @@ def evaluate_model(model: Text2Expr, text: np.ndarray, expr: np.ndarray, emotion
     The training set gives the emotion prototypes (mean expression latent per emotion)."""
     z_text, z_expr = latents(model, text, expr)
     z_train_expr = latents(model, train_text, train_expr)[1]
-    reps = representatives(expr, tolerance)
-    correct = same_expression(expr, expr[reps], tolerance)  # texts × distinct expressions
+    reps, correct = expression_gallery(expr, tolerance)
     pred = model.decode(torch.from_numpy(z_text)).numpy()
     recon = model.decode(torch.from_numpy(z_expr)).numpy()
     return {
@@ -127,8 +133,7 @@ def expression_baselines(expr: np.ndarray, emotions: Sequence[str], train_expr: 
     train_emotions = np.asarray(train_emotions)
     mean = train_expr.mean(0)
     per_emotion = {e: train_expr[train_emotions == e].mean(0) for e in set(train_emotions)}
-    reps = representatives(expr, tolerance)
-    correct = same_expression(expr, expr[reps], tolerance)
+    reps, correct = expression_gallery(expr, tolerance)
     out = {}
     for name, pred in {
         "training_mean": np.repeat(mean[None], len(expr), 0),

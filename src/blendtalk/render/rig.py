@@ -25,7 +25,7 @@ class Rig:
 
     `cull_back_faces`: every surface a camera can see is wound counter-clockwise as seen from
     where it is meant to be seen (closed parts from outside), so the renderer skips triangles
-    facing away (about 1.5x faster). True for the reference head; False for imported rigs, whose
+    facing away (1.2-1.4x faster). True for the reference head; False for imported rigs, whose
     winding is not known."""
 
     name: str
