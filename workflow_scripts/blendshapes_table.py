@@ -5,12 +5,11 @@ setup_logging(snakemake.log[0])  # noqa: F821
 
 import logging  # noqa: E402
 
-import pandas as pd  # noqa: E402
-
 from blendtalk.blendshapes.mapping import load_mapping  # noqa: E402
 from blendtalk.blendshapes.summary import summarise  # noqa: E402
 from blendtalk.blendshapes.table import build_expressions  # noqa: E402
-from blendtalk.io import write_json, write_parquet  # noqa: E402
+from blendtalk import tables  # noqa: E402
+from blendtalk.io import write_json  # noqa: E402
 
 sm = snakemake  # noqa: F821
 log = logging.getLogger("blendshapes_table")
@@ -18,11 +17,12 @@ params = {"intensity_scale": dict(sm.params.intensity_scale), "asymmetry": float
           "jitter": float(sm.params.jitter), "seed": int(sm.params.seed), "mapping": str(sm.input.mapping)}
 mapping = load_mapping(sm.input.mapping)
 result = build_expressions(
-    pd.read_parquet(sm.input.descriptions), pd.read_parquet(sm.input.corpus), mapping,
+    tables.read(sm.input.descriptions, tables.DESCRIPTIONS), tables.read(sm.input.corpus, tables.CORPUS),
+    mapping,
     scale=params["intensity_scale"], seed=params["seed"], asymmetry=params["asymmetry"],
     jitter=params["jitter"], descriptions_name=str(sm.input.descriptions), corpus_name=str(sm.input.corpus))
 log.info("kept %d of %d descriptions; excluded %s", len(result.table), result.n_descriptions,
          {k: v for k, v in result.exclusions.items() if v})
-write_parquet(result.table, sm.output.table)
+tables.write(result.table, sm.output.table, tables.EXPRESSIONS)
 write_json(summarise(result.table, result.n_descriptions, result.exclusions, params,
                      result.corpus_duplicates), sm.output.summary)

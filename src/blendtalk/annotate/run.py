@@ -12,30 +12,17 @@ from dataclasses import dataclass
 from typing import Any
 
 import pandas as pd
-import pyarrow as pa
-import pyarrow.parquet as pq
 
 from blendtalk.annotate.backends import Backend, Row, make_backend
 from blendtalk.annotate.cache import AnswerCache, cache_key
 from blendtalk.annotate.prompt import PROMPT_VERSION
 from blendtalk.annotate.shards import select_shard
 from blendtalk.annotate.validate import STATUSES, Annotation, parse_answer
-from blendtalk.io import atomic_path, write_json
+from blendtalk import tables
+from blendtalk.io import write_json
 
 log = logging.getLogger(__name__)
 
-DESCRIPTION_COLUMNS = ["text_id", "text", "emotions", "action_units", "description", "status",
-                       "problems", "backend", "model", "prompt_version", "attempts", "raw"]
-#: Shard files carry these too, for the stats; the merged table drops them.
-ACCOUNTING_COLUMNS = ["tokens_in", "tokens_out", "seconds", "cached"]
-TABLE_TYPES = {
-    "text_id": pa.string(), "text": pa.string(), "emotions": pa.list_(pa.string()),
-    "action_units": pa.list_(pa.struct([("au", pa.int16()), ("intensity", pa.string())])),
-    "description": pa.string(), "status": pa.string(), "problems": pa.list_(pa.string()),
-    "backend": pa.string(), "model": pa.string(), "prompt_version": pa.string(),
-    "attempts": pa.int32(), "raw": pa.string(),
-    "tokens_in": pa.int64(), "tokens_out": pa.int64(), "seconds": pa.float64(), "cached": pa.bool_(),
-}
 
 
 @dataclass
@@ -131,26 +118,14 @@ def results_frame(results: Sequence[Result], backend: Backend) -> pd.DataFrame:
             "tokens_in": sum(x["tokens_in"] for x in r.attempts),
             "tokens_out": sum(x["tokens_out"] for x in r.attempts),
             "seconds": r.seconds, "cached": r.cached})
-    return pd.DataFrame(records, columns=DESCRIPTION_COLUMNS + ACCOUNTING_COLUMNS)
-
-
-def write_table(df: pd.DataFrame, path: str | os.PathLike) -> None:
-    """Write a descriptions/shard table atomically with the exact Arrow types of DESIGN.md
-    (action_units list<struct{au: int16, intensity: string}>), also when it is empty."""
-    schema = pa.schema([(c, TABLE_TYPES[c]) for c in df.columns])
-    table = pa.Table.from_pandas(df, schema=schema, preserve_index=False)
-    with atomic_path(path) as tmp:
-        pq.write_table(table, tmp, compression="zstd")
+    return pd.DataFrame(records, columns=tables.DESCRIPTION_SHARD.columns)
 
 
 def annotate_shard(corpus_path: str | os.PathLike, shard: str, cfg: dict[str, Any],
                    out_path: str | os.PathLike, cache_dir: str | os.PathLike,
                    backend: Backend | None = None) -> pd.DataFrame:
     """Annotate one shard of the corpus and write it atomically; returns the table written."""
-    corpus = pd.read_parquet(corpus_path)
-    missing = {"text_id", "text", "emotions", "intensity", "source", "source_row"} - set(corpus.columns)
-    if missing:
-        raise ValueError(f"{corpus_path}: corpus lacks columns {sorted(missing)}")
+    corpus = tables.read(corpus_path, tables.CORPUS)
     part = select_shard(corpus, shard, int(cfg.get("shards", 1)), cfg.get("limit"))
     backend = backend or make_backend(cfg)
     cache = AnswerCache(cache_dir, writer=f"shard-{shard}")
@@ -162,23 +137,23 @@ def annotate_shard(corpus_path: str | os.PathLike, shard: str, cfg: dict[str, An
     n_cached = int(df["cached"].sum()) if len(df) else 0
     log.info("shard %s: %d rows, %d from cache, statuses %s", shard, len(df), n_cached,
              dict(Counter(df["status"])))
-    write_table(df, out_path)
+    tables.write(df, out_path, tables.DESCRIPTION_SHARD)
     return df
 
 
 def merge_shards(shard_paths: Sequence[str | os.PathLike], corpus_path: str | os.PathLike,
                  out_path: str | os.PathLike, stats_path: str | os.PathLike) -> pd.DataFrame:
     """Concatenate shard tables into the descriptions table (sorted by text_id) and write stats."""
-    shards = pd.concat([pd.read_parquet(p) for p in shard_paths], ignore_index=True)
+    shards = pd.concat([tables.read(p, tables.DESCRIPTION_SHARD) for p in shard_paths], ignore_index=True)
     shards = shards.sort_values("text_id", kind="stable").reset_index(drop=True)
     dupes = shards["text_id"].duplicated()
     if dupes.any():
         raise ValueError(f"text_ids in more than one shard: {shards['text_id'][dupes].tolist()[:5]}")
-    corpus = pd.read_parquet(corpus_path, columns=["text_id"])
-    write_table(shards[DESCRIPTION_COLUMNS], out_path)
+    corpus = tables.read(corpus_path, tables.CORPUS, columns=["text_id"])
+    tables.write(shards[tables.DESCRIPTIONS.columns], out_path, tables.DESCRIPTIONS)
     write_json(stats(shards, corpus_rows=len(corpus),
                      corpus_text_ids=int(corpus["text_id"].nunique())), stats_path)
-    return shards[DESCRIPTION_COLUMNS]
+    return shards[tables.DESCRIPTIONS.columns]
 
 
 def stats(df: pd.DataFrame, corpus_rows: int, corpus_text_ids: int) -> dict[str, Any]:

@@ -16,6 +16,7 @@ import numpy as np
 import pandas as pd
 import torch
 
+from blendtalk import tables
 from blendtalk.arkit import ARKIT_NAMES
 from blendtalk.io import atomic_path, write_json, write_parquet
 from blendtalk.metrics.text2expr import (distinct_expressions, evaluate_model, expression_baselines,
@@ -30,8 +31,8 @@ log = logging.getLogger(__name__)
 def load_table(expressions: str | Path, descriptions: str | Path) -> pd.DataFrame:
     """expressions.parquet joined with the sentence `text` and `emotions` of descriptions.parquet
     by `text_id`; one row per text_id (duplicates dropped, first kept)."""
-    expr = pd.read_parquet(expressions)
-    desc = pd.read_parquet(descriptions, columns=["text_id", "text", "emotions"])
+    expr = tables.read(expressions, tables.EXPRESSIONS)
+    desc = tables.read(descriptions, tables.DESCRIPTIONS, columns=["text_id", "text", "emotions"])
     df = expr.merge(desc.drop_duplicates("text_id"), on="text_id", how="left", validate="m:1")
     if df["text"].isna().any():
         raise ValueError(f"{int(df['text'].isna().sum())} expressions have no text in {descriptions}")

@@ -12,20 +12,14 @@ import os
 import numpy as np
 import pandas as pd
 
+from blendtalk import tables
 from blendtalk.arkit import ARKIT_NAMES
 from blendtalk.emotions import EMOTIONS
 from blendtalk.ids import seeded_rank
 
-REQUIRED = ("text_id", "emotion", *ARKIT_NAMES)
-
-
 def read_expressions(path: str | os.PathLike) -> pd.DataFrame:
-    """The expressions table, checked for its required columns (ValueError naming the file)."""
-    table = pd.read_parquet(path)
-    missing = [c for c in REQUIRED if c not in table.columns]
-    if missing:
-        raise ValueError(f"{path}: missing column(s) {', '.join(missing[:8])}")
-    return table
+    """The expressions table, checked against its contract (TableError naming the file)."""
+    return tables.read(path, tables.EXPRESSIONS)
 
 
 def sample_text_ids(table: pd.DataFrame, per_emotion: int, seed: int) -> list[str]:
@@ -53,5 +47,5 @@ def weights_of(row: pd.Series) -> np.ndarray:
 
 def texts_by_id(descriptions_path: str | os.PathLike) -> dict[str, str]:
     """text_id → original sentence, from the descriptions table (`text_id, text, ...`)."""
-    table = pd.read_parquet(descriptions_path, columns=["text_id", "text"])
+    table = tables.read(descriptions_path, tables.DESCRIPTIONS, columns=["text_id", "text"])
     return dict(zip(table["text_id"], table["text"], strict=True))
