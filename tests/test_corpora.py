@@ -174,7 +174,7 @@ def test_malformed_raw_goemotions_flag(tmp_path):
     lines[3] = lines[3][:-1] + "7"                            # last label flag of line 4
     bad = tmp_path / "goemotions_1.csv"
     bad.write_text("\n".join(lines), encoding="utf-8")
-    with pytest.raises(CorpusFormatError, match=r"goemotions_1\.csv, line 4: .*'7' is not 0 or 1"):
+    with pytest.raises(CorpusFormatError, match=r"goemotions_1\.csv, line 4: neutral '7' is not a flag"):
         read_raw([bad])
 
 

@@ -8,14 +8,16 @@ union; `provenance` lists every "source:file:line" merged in) → per-source/per
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Mapping, Sequence
+from pathlib import Path
 from typing import Any
 
 import numpy as np
 import pandas as pd
 
 from ..ids import seeded_rank, split_of, text_ids
-from .clean import CleanOptions, clean_texts
+from .clean import CleanOptions, clean_texts, mojibake_rows
 from .labels import identity_map, load_label_map, map_labels, normalise_emotions
 from .readers import read_source
 
@@ -23,18 +25,32 @@ CORPUS_COLUMNS = ["text_id", "source", "source_row", "text", "emotion", "emotion
                   "source_labels", "intensity", "split", "provenance"]
 LIST_COLUMNS = ("emotions", "source_labels", "provenance")
 
+log = logging.getLogger(__name__)
+
 
 def build_source(name: str, spec: Mapping[str, Any], clean: CleanOptions,
                  ratios: Mapping[str, float]) -> tuple[pd.DataFrame, pd.DataFrame, dict]:
     """One source → `(table, rejected, qc)`.
 
     `table` has CORPUS_COLUMNS, one row per unique text; `rejected` has `source_row, text,
-    cleaned, drop_reason` for every row not kept; `qc` is `{rows_read, rows_kept, dropped:
-    {reason: n}}` with rows_read = rows_kept + Σ dropped.
+    cleaned, drop_reason` for every row not kept; `qc` is `{format, files, empty_files,
+    rows_read, rows_kept, dropped: {reason: n}, repaired: {mojibake: n}}` with rows_read =
+    rows_kept + Σ dropped; `empty_files` lists the files that gave no row (each also a logged
+    warning) and `repaired.mojibake` counts the rows the reader passed on to cleaning whose text
+    the mojibake repair changed (whether or not they are kept later).
+    A source whose files give no row at all is a ValueError naming the source and its files.
     """
     raw = read_source(name, spec)
+    files = [str(f) for f in spec["files"]]
+    if raw.empty:
+        raise ValueError(f"corpora.sources.{name}: no rows in its files {files} (each is empty "
+                         "or holds only a header)")
+    empty = _empty_files(raw["source_row"], files)
+    for path in empty:
+        log.warning("corpora.sources.%s: %s is empty or holds only a header", name, path)
     reason = raw["drop_reason"].copy()
     live = reason.isna()
+    repaired = int(mojibake_rows(raw.loc[live, "text"]).sum()) if clean.fix_mojibake else 0
     cleaned, clean_reason = clean_texts(raw.loc[live, "text"], clean)
     text = pd.Series(pd.NA, index=raw.index, dtype="string")
     text[live] = cleaned
@@ -63,9 +79,10 @@ def build_source(name: str, spec: Mapping[str, Any], clean: CleanOptions,
     df = _typed(df[CORPUS_COLUMNS])
 
     dropped = reason.dropna().value_counts()
-    qc = {"format": spec["format"], "files": [str(f) for f in spec["files"]],
+    qc = {"format": spec["format"], "files": files, "empty_files": empty,
           "rows_read": len(raw), "rows_kept": len(df),
-          "dropped": {str(k): int(v) for k, v in sorted(dropped.items())}}
+          "dropped": {str(k): int(v) for k, v in sorted(dropped.items())},
+          "repaired": {"mojibake": repaired}}
     rejected = pd.DataFrame({"source_row": raw["source_row"], "text": raw["text"],
                              "cleaned": text, "drop_reason": reason})[reason.notna()]
     return df, rejected.reset_index(drop=True), qc
@@ -139,6 +156,12 @@ def cap_mask(df: pd.DataFrame, per_source: int | None, per_emotion: int | None,
         over = order.groupby("source").cumcount() >= per_source
         keep[order.index[over.to_numpy()]] = False
     return keep.to_numpy()
+
+
+def _empty_files(source_rows: pd.Series, files: list[str]) -> list[str]:
+    """The `files` no row of `source_rows` ("file name:line") comes from."""
+    named = set(source_rows.str.rsplit(":", n=1).str[0])
+    return [f for f in files if Path(f).name not in named]
 
 
 def _concat(lists: pd.Series) -> list:

@@ -1,7 +1,10 @@
 """Vectorised text cleaning (pyarrow compute kernels over the whole column).
 
 Order of the steps, each switchable in config (`corpora.clean`):
- 1. mojibake repair: UTF-8 read as Windows-1252 ("ðŸ˜ž" → "😞"), only on such byte runs;
+ 1. mojibake repair, only where it is provable: runs of characters that are UTF-8 bytes read as
+    Windows-1252 or Latin-1 and decode as UTF-8 ("ðŸ˜ž" → "😞", "donâ\x80\x99t" → "don’t");
+    then any C1 control left (U+0080–U+009F, never text) is read as the Windows-1252 byte it
+    was ("don\x92t" → "don’t"); `mojibake_rows` tells the rows it changes (counted in qc);
  2. literal escapes `\\n`, `\\t`, `\\r` (backslash + letter in the text) → space;
  3. HTML entities (`&amp;`, `&#39;`) → characters;
  4. Unicode NFC; control and format characters (except the zero-width joiner emoji need) → space;
@@ -17,6 +20,7 @@ from __future__ import annotations
 
 import html
 import re
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -31,16 +35,21 @@ DEFAULT_PLACEHOLDERS = (
     "i have never felt this emotion",
 )
 
-_CP1252 = {}
+_CP1252 = {}  # character → the byte it is in Windows-1252 (or in Latin-1, for C1 controls)
+_C1_AS_CP1252 = {}  # C1 control → the Windows-1252 character of its byte (a str.translate table)
 for _b in range(256):
     try:
         _CP1252[bytes([_b]).decode("cp1252")] = _b
     except UnicodeDecodeError:  # 0x81, 0x8d, 0x8f, 0x90, 0x9d pass through as Latin-1
         _CP1252[chr(_b)] = _b
+for _b in range(0x80, 0xA0):  # UTF-8 read as Latin-1 leaves C1 controls where cp1252 has symbols
+    _CP1252.setdefault(chr(_b), _b)
+    if bytes([_b]).decode("cp1252", errors="ignore"):
+        _C1_AS_CP1252[_b] = bytes([_b]).decode("cp1252")
 _CONT = "".join(re.escape(c) for c, b in _CP1252.items() if 0x80 <= b <= 0xBF)
 _LEAD = "".join(re.escape(c) for c, b in _CP1252.items() if 0xC2 <= b <= 0xF4)
 _MOJIBAKE_RUN = re.compile(f"(?:[{_LEAD}][{_CONT}]+)+")
-_HAS_MOJIBAKE = f"[{_LEAD}][{_CONT}]"
+_HAS_MOJIBAKE = f"[{_LEAD}][{_CONT}]|[{''.join(map(chr, _C1_AS_CP1252))}]"
 
 _URL = r"(?i)\b(?:https?://|www\.)\S+"
 _MENTION = r"(^|[^\w@])@\w+"
@@ -86,13 +95,19 @@ class CleanOptions:
 
 
 def fix_mojibake(text: str) -> str:
-    """Undo UTF-8 decoded as Windows-1252, run by run; runs that do not decode stay as they are."""
+    """Undo UTF-8 decoded as Windows-1252 or Latin-1, run by run (runs that do not decode stay as
+    they are), then read the C1 controls left as the Windows-1252 characters of their bytes."""
     def repair(match: re.Match) -> str:
         try:
             return bytes(_CP1252[c] for c in match.group()).decode("utf-8")
         except UnicodeDecodeError:
             return match.group()
-    return _MOJIBAKE_RUN.sub(repair, text)
+    return _MOJIBAKE_RUN.sub(repair, text).translate(_C1_AS_CP1252)
+
+
+def mojibake_rows(texts: pd.Series) -> np.ndarray:
+    """Boolean mask of the `texts` that `fix_mojibake` changes."""
+    return _map_where(_arrow(texts), _HAS_MOJIBAKE, fix_mojibake)[1]
 
 
 def placeholder_key(texts: pa.Array) -> pa.Array:
@@ -107,13 +122,13 @@ def clean_texts(texts: pd.Series, options: CleanOptions = CleanOptions()
     """Clean a column of texts. Returns `(cleaned, drop_reason)`, both aligned with `texts`;
     `drop_reason` is NA for rows that pass, else one of empty, mask, placeholder, too_short,
     too_long."""
-    arr = pa.array(texts.astype(object).where(texts.notna(), ""), type=pa.large_string())
-    arr = _map_where(arr, _HAS_MOJIBAKE, fix_mojibake) if options.fix_mojibake else arr
+    arr = _arrow(texts)
+    arr = _map_where(arr, _HAS_MOJIBAKE, fix_mojibake)[0] if options.fix_mojibake else arr
     if options.literal_escapes:
         for escape in ("\\n", "\\t", "\\r"):
             arr = pc.replace_substring(arr, escape, " ")
     if options.html_entities:
-        arr = _map_where(arr, r"&(?:#\d+|#[xX][0-9a-fA-F]+|[A-Za-z]+\d*);", html.unescape)
+        arr = _map_where(arr, r"&(?:#\d+|#[xX][0-9a-fA-F]+|[A-Za-z]+\d*);", html.unescape)[0]
     arr = pc.utf8_normalize(arr, form="NFC")
     arr = pc.replace_substring_regex(arr, _CONTROL, " ")
     if options.urls == "remove":
@@ -155,11 +170,21 @@ def _key(text: str) -> str:
     return placeholder_key(pa.array([text], type=pa.large_string()))[0].as_py()
 
 
-def _map_where(arr: pa.Array, pattern: str, func) -> pa.Array:
-    """Apply a Python `func` only to the elements matching `pattern` (usually few)."""
+def _arrow(texts: pd.Series) -> pa.Array:
+    """A text column as a pyarrow large_string array, NA as ""."""
+    return pa.array(texts.astype(object).where(texts.notna(), ""), type=pa.large_string())
+
+
+def _map_where(arr: pa.Array, pattern: str, func: Callable[[str], str]
+               ) -> tuple[pa.Array, np.ndarray]:
+    """Apply a Python `func` only to the elements matching `pattern` (usually few). Returns the
+    new array and the boolean mask of the elements `func` changed."""
     hit = pc.match_substring_regex(arr, pattern).to_numpy(zero_copy_only=False)
+    changed = np.zeros(len(arr), dtype=bool)
     if not hit.any():
-        return arr
+        return arr, changed
     values = arr.to_numpy(zero_copy_only=False).copy()
-    values[hit] = [func(v) for v in values[hit]]
-    return pa.array(values, type=pa.large_string())
+    new = [func(v) for v in values[hit]]
+    changed[hit] = [a != b for a, b in zip(new, values[hit])]
+    values[hit] = new
+    return pa.array(values, type=pa.large_string()), changed

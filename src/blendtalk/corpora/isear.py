@@ -18,14 +18,12 @@ _STRAY_BREAK = re.compile(r"[ \t]*\xe1(?=\r?\n)")
 
 def read_isear(path: str | os.PathLike, encoding: str = "latin-1") -> pd.DataFrame:
     """`;`-separated with header `emo;txt`, Latin-1, CRLF line ends, quoted answers that span
-    lines. The stray 0xE1 before an in-text line break is removed here; the line breaks themselves
-    are whitespace for the cleaning step. Placeholder answers are left to the cleaning step's
-    placeholder list. Returns the raw frame of `records.raw_frame`."""
+    lines (decoded by `records.decode_text`: a BOM or valid UTF-8 wins over `encoding`). The stray
+    0xE1 before an in-text line break is removed here; the line breaks themselves are whitespace
+    for the cleaning step. Placeholder answers are left to the cleaning step's placeholder list.
+    An empty or header-only file gives no rows. Returns the raw frame of `records.raw_frame`."""
     records = iter_records(path, delimiter=";", encoding=encoding)
-    try:
-        _, header = next(records)
-    except StopIteration:
-        raise CorpusFormatError(path, 1, "empty file, expected the header emo;txt") from None
+    _, header = next(records, (1, ["emo", "txt"]))  # an empty file: no rows
     if [h.strip().lower() for h in header] != ["emo", "txt"]:
         raise CorpusFormatError(path, 1, f"header must be 'emo;txt', got {';'.join(header)!r}")
     name = Path(path).name

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import math
 import os
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 
 import pandas as pd
@@ -21,8 +21,10 @@ def read_table(files: Sequence[str | os.PathLike], text_column: str,
 
     `label_column` holds the source label(s), split on `label_separator` when given; without it
     rows carry no label (dropped later as `no_label`). `intensity_column`, if given, must hold
-    numbers in [0,1] or be empty. Returns the raw frame of `records.raw_frame`; `source_row` is
-    "file:line" (text) or "file:row" (1-based, Parquet)."""
+    numbers in [0,1] or be empty. `encoding` applies to the text formats (see
+    `records.decode_text`); Parquet stores Unicode. Empty and header-only files give no rows.
+    Returns the raw frame of `records.raw_frame`; `source_row` is "file:line" (text) or
+    "file:row" (1-based, Parquet)."""
     wanted = [c for c in (text_column, label_column, intensity_column) if c]
     rows = []
     for path in files:
@@ -41,7 +43,9 @@ def read_table(files: Sequence[str | os.PathLike], text_column: str,
     return raw_frame(rows)
 
 
-def _records(path: Path, wanted: list[str], encoding: str):
+def _records(path: Path, wanted: list[str], encoding: str
+             ) -> Iterator[tuple[int, list[str]]]:
+    """`(line or row, values of the `wanted` columns)` per record of one table file."""
     suffix = path.suffix.lower()
     if suffix == ".parquet":
         df = pd.read_parquet(path)
@@ -54,10 +58,7 @@ def _records(path: Path, wanted: list[str], encoding: str):
         raise CorpusFormatError(path, None, f"unknown table format {suffix!r}; use one of "
                                 f"{sorted([*DELIMITERS, '.parquet'])}")
     records = iter_records(path, delimiter=DELIMITERS[suffix], encoding=encoding)
-    try:
-        _, header = next(records)
-    except StopIteration:
-        raise CorpusFormatError(path, 1, "empty file, expected a header") from None
+    _, header = next(records, (1, wanted))  # an empty file: no rows
     _check_columns(path, 1, wanted, header)
     index = [header.index(c) for c in wanted]
     for line, fields in records:
