@@ -1,10 +1,13 @@
-# Stage: annotate (see ../shared/DESIGN.md): corpus sentences → FACS descriptions, one job per
+# Stage: annotate (see docs/DESIGN.md): corpus sentences → FACS descriptions, one job per
 # shard (shard membership from the text_id hash), then a merge with stats. Answers are cached in
 # results/annotations/cache/ (not a rule output, so it survives failed or killed jobs and lets a
 # rerun resume). Library code: src/blendtalk/annotate/.
+from blendtalk.annotate.settings import output_settings
+from blendtalk.annotate.shards import shard_names
+
 ANNOTATE = config["annotate"]
 
-ANNOTATE_SHARDS = [f"{i:03d}" for i in range(ANNOTATE["shards"])]
+ANNOTATE_SHARDS = shard_names(ANNOTATE["shards"])
 
 
 rule annotate_shard:
@@ -17,7 +20,10 @@ rule annotate_shard:
     wildcard_constraints:
         shard=r"\d{3}",
     params:
-        annotate=ANNOTATE,
+        # Only the settings that change a shard's rows (blendtalk.annotate.settings): changing a
+        # resource or a speed setting (gpus_per_shard, batch_size, ...) re-runs nothing. The
+        # script reads the whole section from the config.
+        outputs=output_settings(ANNOTATE),
         cache_dir=result("annotations", "cache"),
     threads: 1 if ANNOTATE["backend"] == "rules" else workflow.cores
     resources:

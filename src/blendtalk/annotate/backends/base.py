@@ -33,9 +33,20 @@ class Answer:
     tokens_out: int = 0
 
 
+@dataclass(frozen=True)
+class Identity:
+    """What names a backend's answers in the answer cache and the tables, known from the config
+    before any model is loaded (`backends.backend_identity`)."""
+
+    name: str         # "rules" | "transformers" | "vllm"
+    model: str        # hub id, local path, or the rule-based annotator's versioned name
+    fingerprint: str  # hash of what else shapes the answers (resources, GGUF file, dtype, template)
+
+
 class Backend(Protocol):
-    name: str   # "rules" | "transformers" | "vllm"
-    model: str  # hub id, local path, or the rule-based annotator's versioned name
+    name: str
+    model: str
+    fingerprint: str  # equal to `backend_identity(cfg)`'s for the config it was built from
 
     def annotate(self, rows: Sequence[Row], seed: int) -> list[Answer]:
         """One answer per row, in order. `seed` changes between retries of invalid answers."""

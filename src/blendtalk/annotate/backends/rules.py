@@ -30,16 +30,16 @@ from typing import Any
 
 from blendtalk.annotate.backends.base import Answer, Row
 from blendtalk.annotate.prompt import DESCRIPTION_MAX_CHARS, MAX_EMOTIONS
-from blendtalk.config import REPO_ROOT
+from blendtalk.paths import resource
 from blendtalk.emotions import EMOTIONS
 from blendtalk.facs.catalogue import INTENSITY_LETTERS, load_catalogue
 from blendtalk.ids import short_hash
 
 RULES_MODEL = "blendtalk-rules-v1"
 MAX_SECONDARY_AUS = 3  # the second emotion tints the face; it does not double the description
-PROTOTYPES_CSV = REPO_ROOT / "resources" / "facs" / "emotion_prototypes.csv"
-PHRASES_CSV = REPO_ROOT / "resources" / "facs" / "au_phrases.csv"
-LEXICON_CSV = REPO_ROOT / "resources" / "lexicon" / "emotion_lexicon.csv"
+PROTOTYPES_CSV = resource("resources/facs/emotion_prototypes.csv")
+PHRASES_CSV = resource("resources/facs/au_phrases.csv")
+LEXICON_CSV = resource("resources/lexicon/emotion_lexicon.csv")
 _ADVERBS = {"A": ("faintly", "barely"), "B": ("slightly", "lightly"),
             "C": ("clearly", "visibly"), "D": ("strongly", "markedly"),
             "E": ("intensely", "fully")}

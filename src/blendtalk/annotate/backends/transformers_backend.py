@@ -56,6 +56,7 @@ class TransformersBackend:
         from transformers import AutoModelForCausalLM, AutoTokenizer
 
         self.model = cfg.get("model") or ""
+        self.fingerprint = models.fingerprint(cfg)
         self.hints = bool(cfg.get("hints", True))
         self.batch_size = int(cfg.get("batch_size", 16))
         sampling = cfg.get("sampling", {})

@@ -87,6 +87,7 @@ class VLLMBackend:
         from transformers import AutoConfig
 
         self.model = cfg.get("model") or ""
+        self.fingerprint = models.fingerprint(cfg)
         self.hints = bool(cfg.get("hints", True))
         sampling = cfg.get("sampling", {})
         self.temperature = float(sampling.get("temperature", 0.0))
