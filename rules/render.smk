@@ -1,5 +1,7 @@
-# Stage: render (see ../shared/DESIGN.md). The reference head, expression videos for a seeded
+# Stage: render (see docs/DESIGN.md). The reference head, expression videos for a seeded
 # per-emotion sample of the expressions table, and the contact sheet of that sample.
+
+from blendtalk.render.settings import FRAME_KEYS, VIDEO_KEYS, select_keys
 
 RENDER = config["render"]
 
@@ -69,7 +71,8 @@ rule render_expression_video:
     log:
         log_for("render", "videos", "{text_id}.log"),
     params:
-        settings=RENDER,
+        # only what changes a video: a new samples_per_emotion re-renders none of the existing ones
+        settings=canonical(select_keys(RENDER, VIDEO_KEYS)),
     threads: 1
     conda:
         "../envs/render.yaml"
@@ -89,7 +92,7 @@ rule render_contact_sheet:
     log:
         log_for("render", "contact_sheet.log"),
     params:
-        settings=RENDER,
+        settings=canonical(select_keys(RENDER, FRAME_KEYS)),  # which expressions: the sample.json input
     threads: 1
     conda:
         "../envs/render.yaml"

@@ -3,8 +3,13 @@
 import numpy as np
 import pytest
 
-from blendtalk.arkit import (ARKIT_NAMES, INDEX, LAYOUTS, LR_PAIRS, MIRROR_INDEX, convert,
+from blendtalk.arkit import (ARKIT_NAMES, INDEX, LAYOUTS, LR_PAIRS, MIRROR_INDEX, check_weights, convert,
                              from_layout, missing_channels, mirror, to_layout)
+from blendtalk.blendshapes.augment import augment
+from blendtalk.livelink import write_livelink_csv
+from blendtalk.metrics.blendshape import region_errors
+from blendtalk.metrics.mesh import mesh_metrics
+from blendtalk.render.sphere_rig import build_sphere_rig
 
 LACKS_TONGUE = ("mediapipe", "reference51")
 
@@ -98,3 +103,42 @@ def test_mirror_swaps_left_and_right():
         assert np.array_equal(m[:, i], x[:, INDEX[partner]])
     assert np.array_equal(m[:, INDEX["jawLeft"]], x[:, INDEX["jawRight"]])
     assert np.array_equal(m[:, INDEX["browInnerUp"]], x[:, INDEX["browInnerUp"]])
+
+
+def test_check_weights_states_the_source_and_the_expected_shape():
+    w = np.zeros((3, 52), np.float32)
+    assert check_weights(w, ndim=2) is w  # float32 input is not copied
+    assert check_weights(np.zeros(52, np.float64), ndim=1).dtype == np.float32
+    assert check_weights(np.zeros((2, 3, 52))).shape == (2, 3, 52)
+    for bad, ndim, shape in ((np.zeros((3, 51)), 2, r"\(T, 52\)"), (np.zeros(52), 2, r"\(T, 52\)"),
+                             (np.zeros((2, 52)), 1, r"\(52,\)"), (np.float32(1), None, r"\(\.\.\., 52\)")):
+        with pytest.raises(ValueError, match=rf"^take\.npy: expected {shape} weights, got shape"):
+            check_weights(bad, ndim=ndim, what="take.npy")
+    with pytest.raises(ValueError, match=r"^x: expected numeric \(T, 52\) weights, got str"):
+        check_weights("abc", ndim=2, what="x")
+    w[1, INDEX["jawOpen"]] = np.nan
+    with pytest.raises(ValueError, match=r"^x: row 1, column jawOpen: nan is not finite \(NaN and infinity"):
+        check_weights(w, what="x")
+
+
+
+SPHERE = build_sphere_rig(3)
+WEIGHT_CONSUMERS = {  # every function that takes (T, 52) weights, on given weights
+    "write_livelink_csv": lambda w, tmp: write_livelink_csv(tmp / "x.csv", w),
+    "Rig.pose": lambda w, tmp: SPHERE.pose(w),
+    "mesh_metrics": lambda w, tmp: mesh_metrics(SPHERE, w, w),
+    "region_errors": lambda w, tmp: region_errors(w, w),
+    "augment": lambda w, tmp: augment(w, [f"{i:016x}" for i in range(len(w))], seed=0, jitter=0.1),
+}
+
+
+@pytest.mark.parametrize("consumer", WEIGHT_CONSUMERS)
+def test_every_weights_consumer_refuses_wrong_shapes_and_nan_alike(consumer, tmp_path):
+    call = WEIGHT_CONSUMERS[consumer]
+    call(np.full((2, 52), 0.5, np.float32), tmp_path)  # good weights pass
+    with pytest.raises(ValueError, match=r"expected \((T|\.\.\.), 52\) weights, got shape \(2, 51\)"):
+        call(np.zeros((2, 51), np.float32), tmp_path)
+    nan = np.zeros((2, 52), np.float32)
+    nan[1, INDEX["browInnerUp"]] = np.nan
+    with pytest.raises(ValueError, match=r"row 1, column browInnerUp: nan is not finite"):
+        call(nan, tmp_path)

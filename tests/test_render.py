@@ -12,7 +12,10 @@ import numpy as np
 import pytest
 
 from blendtalk.arkit import INDEX
+from blendtalk.config import validate_config
 from blendtalk.render.renderer import Renderer, RenderSettings, SmoothNormals
+from blendtalk.render.rig import Rig
+from blendtalk.render.settings import FRAME_KEYS, VIDEO_KEYS, render_settings, select_keys
 from blendtalk.render.sphere_rig import build_sphere_rig
 
 SIZE = 128
@@ -229,3 +232,24 @@ def test_back_face_culling_of_the_reference_head_hides_nothing_visible(head):
     with Renderer(dataclasses.replace(head, cull_back_faces=False), settings) as r:
         full = r.render_sequence(poses)
     assert changed(culled, full).mean() < 1e-3
+
+
+def test_renderer_poses_through_rig_pose(rig, monkeypatch):
+    posed = []
+    pose = Rig.pose
+
+    def counting(self, weights):
+        posed.append(len(weights))
+        return pose(self, weights)
+
+    monkeypatch.setattr(Rig, "pose", counting)
+    weights = np.zeros((20, 52), np.float32)
+    with Renderer(rig, RenderSettings(width=16, height=16)) as r:
+        r.render_sequence(weights)
+    assert sum(posed) == 20 and max(posed) <= 16  # every frame, in chunks
+
+
+def test_render_settings_read_only_the_frame_keys():
+    cfg = validate_config({})["render"]
+    assert render_settings(select_keys(cfg, FRAME_KEYS)) == render_settings(cfg)
+    assert set(FRAME_KEYS) <= set(VIDEO_KEYS) and "samples_per_emotion" not in VIDEO_KEYS

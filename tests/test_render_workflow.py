@@ -4,6 +4,7 @@ expressions table and the sphere rig: the sample, the videos and the contact she
 from __future__ import annotations
 
 import json
+import re
 
 import numpy as np
 import pandas as pd
@@ -91,3 +92,15 @@ def test_rerun_is_a_no_op(workflow):
     workdir, _, _, videos = workflow
     proc = run_snakemake(workdir, "-n", "results/plots/contact_sheet.png", *videos, *RENDER_RULES)
     assert "Nothing to be done" in proc.stdout + proc.stderr
+
+
+def test_more_samples_per_emotion_re_renders_no_existing_video(workflow):
+    """The video rule's params hold only the keys that change a video: a new sample size re-runs
+    the sample (and so the contact sheet), not the videos already rendered."""
+    workdir, _, _, videos = workflow
+    # an overlay file: `--config render='{...}'` would pass the numbers as strings
+    (workdir / "more_samples.yaml").write_text("render:\n  samples_per_emotion: 2\n")
+    proc = run_snakemake(workdir, "-n", "results/render/sample.json", *videos[:2],
+                         "--configfile", "config.yaml", "more_samples.yaml", *RENDER_RULES)
+    jobs = dict(re.findall(r"^(render_\w+)\s+(\d+)$", proc.stdout + proc.stderr, flags=re.MULTILINE))
+    assert jobs == {"render_sample": "1"}  # the job stats: the override took effect, no video re-renders

@@ -52,3 +52,30 @@ def test_round_trip_without_pickles(tmp_path):
     assert load_rig(tmp_path / "culled.npz").cull_back_faces is True
     np.testing.assert_array_equal(back.deltas, rig.deltas)
     np.testing.assert_array_equal(back.colors, rig.colors)
+
+
+def test_wrong_format_rigs_name_the_file_and_what_was_expected(tmp_path):
+    (tmp_path / "text.npz").write_text("not an archive")
+    np.save(tmp_path / "array.npy", np.zeros(3))
+    np.savez(tmp_path / "keys.npz", neutral=np.zeros((4, 3)), triangles=np.zeros((1, 3), int))
+    rig = tiny_rig()
+    save_rig(dataclasses.replace(rig, deltas=rig.deltas), tmp_path / "good.npz")
+    with np.load(tmp_path / "good.npz") as z:
+        arrays = dict(z)
+    np.savez(tmp_path / "shapes.npz", **{**arrays, "deltas": arrays["deltas"][:, :3]})
+    np.savez(tmp_path / "flat.npz", **{**arrays, "neutral": np.zeros(12)})
+    cases = {"text.npz": r"text\.npz: not an \.npz archive; expected a rig written by save_rig",
+             "array.npy": r"array\.npy: a single \.npy array, not an \.npz archive",
+             "keys.npz": r"keys\.npz: no array\(s\) name, deltas, shape_names; expected a rig",
+             "shapes.npz": r"shapes\.npz: rig 'tiny': neutral \(4, 3\) and deltas \(52, 3, 3\) do not match",
+             "flat.npz": r"flat\.npz: rig 'tiny': neutral \(12,\)"}
+    for name, message in cases.items():
+        with pytest.raises(ValueError, match=message):
+            load_rig(tmp_path / name)
+
+
+def test_pose_refuses_non_finite_weights():
+    w = np.zeros((3, 52))
+    w[2, 17] = np.inf
+    with pytest.raises(ValueError, match=r"rig 'tiny': pose weights: row 2, column jawOpen: inf is not finite"):
+        tiny_rig().pose(w)

@@ -91,8 +91,32 @@ def test_npz_rig_matches_obj_folder_and_round_trips(obj_folder, tmp_path):
 
 def test_mismatched_vertex_counts_are_rejected(obj_folder):
     write_obj(obj_folder / "jawOpen.obj", NEUTRAL[:5])
-    with pytest.raises(ValueError, match="vertices"):
+    with pytest.raises(ValueError, match=r"jawOpen\.obj: 5 vertices; expected 6, as in the neutral neutral\.obj"):
         load_obj_folder(obj_folder)
+
+
+def test_malformed_obj_lines_name_the_file_and_line(tmp_path):
+    write_obj(tmp_path / "bad_v.obj", NEUTRAL, faces=("v 1 2",))
+    with pytest.raises(ValueError, match=r"bad_v\.obj line 16: expected 'v x y z' or 'f i j k \.\.\.', got 'v 1 2'"):
+        read_obj(tmp_path / "bad_v.obj")
+    write_obj(tmp_path / "bad_f.obj", NEUTRAL, faces=("f 1 2 x",))
+    with pytest.raises(ValueError, match=r"bad_f\.obj line 16: .*got 'f 1 2 x'"):
+        read_obj(tmp_path / "bad_f.obj")
+    write_obj(tmp_path / "neutral.obj", NEUTRAL, faces=("f 1 2 9",))
+    with pytest.raises(ValueError, match=r"neutral\.obj: a face refers to a vertex outside its 6 vertices"):
+        load_obj_folder(tmp_path, neutral="neutral.obj")
+
+
+def test_wrong_format_npz_rigs_name_the_file(tmp_path):
+    (tmp_path / "text.npz").write_text("hello")
+    with pytest.raises(ValueError, match=r"text\.npz: not an \.npz archive; expected a rig written by save_rig"):
+        load_external_rig(tmp_path / "text.npz")
+    np.savez(tmp_path / "nofaces.npz", neutral=NEUTRAL, delta_jawOpen=np.zeros_like(NEUTRAL))
+    with pytest.raises(ValueError, match=r"nofaces\.npz: no array\(s\) faces; expected named shapes"):
+        load_external_rig(tmp_path / "nofaces.npz")
+    np.savez(tmp_path / "short.npz", neutral=NEUTRAL, faces=[[0, 1, 2]], delta_jawOpen=np.zeros((5, 3)))
+    with pytest.raises(ValueError, match=r"short\.npz: rig 'short': shape 'jawOpen' has \(5, 3\), neutral \(6, 3\)"):
+        load_npz_rig(tmp_path / "short.npz")
 
 
 def test_download_from_a_local_server(tmp_path, obj_folder):

@@ -128,3 +128,42 @@ def test_bad_sequences_are_named(tmp_path):
     (tmp_path / "x.txt").write_text("1 2 3")
     with pytest.raises(ValueError, match="unsupported"):
         load_sequence(tmp_path / "x.txt")
+
+
+def test_wrong_format_sequences_name_the_file_and_what_was_expected(tmp_path):
+    (tmp_path / "face.csv").write_text("frame,jaw\n0,0.5\n")
+    (tmp_path / "binary.csv").write_bytes(b"\xff\xfe\x00garbage")
+    pd.DataFrame({"frame": [0, 1], "jaw": [0.1, 0.2]}).to_parquet(tmp_path / "other.parquet")
+    (tmp_path / "text.parquet").write_text("not parquet")
+    np.save(tmp_path / "wide.npy", np.zeros((3, 51)))
+    np.save(tmp_path / "cube.npy", np.zeros((2, 3, 52)))
+    np.save(tmp_path / "names.npy", np.array(["a"] * 52))
+    (tmp_path / "text.npy").write_text("0 0 0")
+    nan = np.zeros((4, 52))
+    nan[3, INDEX["tongueOut"]] = np.nan
+    np.save(tmp_path / "nan.npy", nan)
+    pd.DataFrame(nan, columns=list(ARKIT_NAMES)).to_parquet(tmp_path / "nan.parquet")
+    cases = {
+        "face.csv": r"face\.csv line 1: no Timecode column, so not a Live Link Face CSV",
+        "binary.csv": r"binary\.csv: not UTF-8 text .*expected a Live Link Face CSV",
+        "other.parquet": r"other\.parquet: missing 52 ARKit column\(s\): eyeBlinkLeft.*; expected one row per "
+                         r"frame with the 52 ARKit-named columns",
+        "text.parquet": r"text\.parquet: not a readable Parquet file",
+        "wide.npy": r"wide\.npy: expected \(T, 52\) weights, got shape \(3, 51\)",
+        "cube.npy": r"cube\.npy: expected \(T, 52\) weights, got shape \(2, 3, 52\)",
+        "names.npy": r"names\.npy: <U1 array; expected \(T, 52\) numbers",
+        "text.npy": r"text\.npy: not a NumPy \.npy array of numbers; expected a \(T, 52\) array",
+        "nan.npy": r"nan\.npy: row 3, column tongueOut: nan is not finite",
+        "nan.parquet": r"nan\.parquet: row 3, column tongueOut: nan is not finite",
+    }
+    for name, message in cases.items():
+        with pytest.raises(ValueError, match=message):
+            load_sequence(tmp_path / name)
+
+
+def test_rendering_logs_frames_done_of_total(tmp_path, caplog):
+    caplog.set_level("INFO", logger="blendtalk.progress")
+    render_video(tmp_path / "p.mp4", build_sphere_rig(1), np.zeros((5, 52), np.float32),
+                 RenderSettings(width=16, height=16))
+    assert caplog.messages[-1].startswith("render p.mp4: 5/5 (100%), ")
+    assert caplog.messages[-1].endswith(" s") and "frames/s" in caplog.messages[-1]

@@ -45,6 +45,37 @@ REGIONS: dict[str, tuple[int, ...]] = {k: tuple(range(52)[s]) for k, s in REGION
 REGIONS["upper_face"] = REGIONS["eyes"] + REGIONS["brows"] + REGIONS["cheeks"] + REGIONS["nose"]
 
 
+# --- Checking weights ------------------------------------------------------------------------
+
+#: The shape `check_weights` asks for, by number of axes (None: any number of leading axes).
+_SHAPE_NAMES = {None: "(..., 52)", 1: "(52,)", 2: "(T, 52)"}
+
+
+def check_weights(weights: np.ndarray, ndim: int | None = None, what: str = "blendshape weights"
+                  ) -> np.ndarray:
+    """`weights` as a float32 array of canonical ARKit weights: `(52,)` for `ndim=1`, `(T, 52)`
+    (or `(N, 52)`) for `ndim=2`, `(..., 52)` for None. Does not copy float32 input.
+
+    Raises ValueError starting with `what` (a file name, an argument) that states the expected
+    shape and the shape given, or the first non-finite value (NaN or infinity) with its row and
+    channel. The range is not checked: [0, 1] is the callers' contract.
+    """
+    try:
+        array = np.asarray(weights, dtype=np.float32)
+    except (TypeError, ValueError):
+        raise ValueError(f"{what}: expected numeric {_SHAPE_NAMES[ndim]} weights, "
+                         f"got {type(weights).__name__}") from None
+    if array.ndim == 0 or array.shape[-1] != N_BLENDSHAPES or ndim not in (None, array.ndim):
+        raise ValueError(f"{what}: expected {_SHAPE_NAMES[ndim]} weights, got shape {array.shape}")
+    bad = ~np.isfinite(array)
+    if bad.any():
+        *rows, channel = (int(i) for i in np.argwhere(bad)[0])
+        where = "".join(f"{axis} {i}, " for axis, i in zip(("index",) * (len(rows) - 1) + ("row",), rows))
+        raise ValueError(f"{what}: {where}column {ARKIT_NAMES[channel]}: {array[(*rows, channel)]} "
+                         "is not finite (NaN and infinity are not weights)")
+    return array
+
+
 # --- Mirroring -------------------------------------------------------------------------------
 
 def _mirror_name(name: str) -> str:

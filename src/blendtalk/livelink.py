@@ -19,7 +19,7 @@ from pathlib import Path
 
 import numpy as np
 
-from blendtalk.arkit import ARKIT_NAMES, LAYOUTS, N_BLENDSHAPES
+from blendtalk.arkit import ARKIT_NAMES, LAYOUTS, N_BLENDSHAPES, check_weights
 from blendtalk.io import atomic_path
 
 CURVE_COLUMNS: tuple[str, ...] = LAYOUTS["livelink"]
@@ -90,13 +90,10 @@ def write_livelink_csv(path: str | os.PathLike, weights: np.ndarray, fps: float 
     `(T, 9)` pose in `POSE_COLUMNS` order (else zeros), frame 0 at `start_frame`, as a
     Live Link Face CSV at `fps`, atomically. Values are written as the shortest decimal that reads
     back as the same float32, so a round trip through `read_livelink_csv` is exact."""
-    weights = np.asarray(weights, dtype=np.float32)
-    if weights.ndim == 1:
-        weights = weights[None, :]
-    if weights.ndim != 2 or weights.shape[1] != N_BLENDSHAPES:
-        raise ValueError(f"expected (T, 52) weights, got {weights.shape}")
+    weights = np.asarray(weights)
+    weights = check_weights(weights[None] if weights.ndim == 1 else weights, ndim=2, what=f"{path}: weights")
     if not np.all((weights >= 0) & (weights <= 1)):
-        raise ValueError("blendshape weights must be finite and within [0, 1]")
+        raise ValueError(f"{path}: blendshape weights must be within [0, 1]")
     pose = np.zeros((len(weights), len(POSE_COLUMNS)), np.float32) if pose is None \
         else np.asarray(pose, dtype=np.float32)
     if pose.shape != (len(weights), len(POSE_COLUMNS)) or not np.all(np.isfinite(pose)):
@@ -122,7 +119,8 @@ def _header_positions(header: list[str], path: Path) -> tuple[dict[str, int], tu
         else:
             positions[name] = i
     if "Timecode" not in positions:
-        raise ValueError(f"{path} line 1: no Timecode column; header is {header}")
+        raise ValueError(f"{path} line 1: no Timecode column, so not a Live Link Face CSV (expected the "
+                         f"header Timecode, BlendShapeCount, EyeBlinkLeft, …); header starts {header[:4]}")
     lacking = [c for c in CURVE_COLUMNS if c not in positions and c not in OPTIONAL_CURVES]
     if lacking:
         raise ValueError(f"{path} line 1: missing blendshape column(s) {lacking}")
@@ -136,9 +134,17 @@ def read_livelink_csv(path: str | os.PathLike) -> LiveLinkClip:
     Tolerates: 51 curves (no TongueOut), missing pose or BlendShapeCount columns (0, listed in
     `missing`), extra columns (ignored, listed in `extra`), blank lines. Raises ValueError naming
     the file, the first bad line and its column for a wrong field count, a malformed timecode, a
-    non-number, or a curve outside [0, 1].
+    non-number, or a curve outside [0, 1], and naming the file for one that is not UTF-8 text.
     """
     path = Path(path)
+    try:
+        return _read_livelink(path)
+    except UnicodeDecodeError as exc:
+        raise ValueError(f"{path}: not UTF-8 text (byte {exc.start}: {exc.reason}); expected a Live Link "
+                         "Face CSV") from None
+
+
+def _read_livelink(path: Path) -> LiveLinkClip:
     with open(path, encoding="utf-8-sig", newline="") as fh:
         reader = csv.reader(fh)
         header = next(reader, None)

@@ -10,7 +10,7 @@ import numpy as np
 import pandas as pd
 from scipy.special import ndtri
 
-from blendtalk.arkit import LR_PAIRS
+from blendtalk.arkit import LR_PAIRS, check_weights
 from blendtalk.ids import seeded_rank
 
 
@@ -31,9 +31,7 @@ def augment(weights: np.ndarray, ids: pd.Series, seed: int, asymmetry: float = 0
         overall intensity while keeping the expression's shape (zeros stay zero).
     Results are clipped to [0, 1]. With both 0 the weights come back unchanged.
     """
-    weights = np.asarray(weights, dtype=np.float32)
-    if weights.ndim != 2 or weights.shape[1] != 52:
-        raise ValueError(f"expected (N, 52) weights, got {weights.shape}")
+    weights = check_weights(weights, ndim=2, what="augment weights")
     if asymmetry < 0 or jitter < 0:
         raise ValueError(f"asymmetry and jitter must be >= 0, got {asymmetry} and {jitter}")
     if asymmetry == 0 and jitter == 0:

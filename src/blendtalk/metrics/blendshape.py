@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from blendtalk.arkit import REGIONS
+from blendtalk.arkit import REGIONS, check_weights
 
 
 def region_errors(pred: np.ndarray, target: np.ndarray) -> dict[str, dict[str, float]]:
@@ -13,11 +13,11 @@ def region_errors(pred: np.ndarray, target: np.ndarray) -> dict[str, dict[str, f
     `pred` and `target` are `(..., 52)` blendshape weights in [0, 1] (one expression per row, or
     `(T, 52)` frames at 30 fps); errors are means over every leading axis and the region's columns.
     """
-    pred = np.asarray(pred, dtype=np.float64)
-    target = np.asarray(target, dtype=np.float64)
-    if pred.shape != target.shape or pred.shape[-1] != 52:
+    pred = check_weights(pred, what="predicted weights")
+    target = check_weights(target, what="target weights")
+    if pred.shape != target.shape:
         raise ValueError(f"expected two (..., 52) arrays of one shape, got {pred.shape} and {target.shape}")
-    diff = pred - target
+    diff = pred.astype(np.float64) - target
     out = {"all": {"mse": float(np.mean(diff**2)), "mae": float(np.mean(np.abs(diff)))}}
     for name, cols in REGIONS.items():
         d = diff[..., list(cols)]

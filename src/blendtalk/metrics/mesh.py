@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from blendtalk.arkit import check_weights
 from blendtalk.render.rig import Rig
 
 
@@ -87,9 +88,9 @@ def mean_vertex_error(pred: np.ndarray, target: np.ndarray) -> float:
 def mesh_metrics(rig: Rig, pred_weights: np.ndarray, target_weights: np.ndarray) -> dict[str, float]:
     """LVE, FDD, MOD and MVE of two `(T, 52)` blendshape sequences posed on `rig` (which must have
     the vertex sets "lips", "upper_face", "mouth_upper" and "mouth_lower")."""
-    pred_weights = np.asarray(pred_weights, dtype=np.float32)
-    target_weights = np.asarray(target_weights, dtype=np.float32)
-    if pred_weights.shape != target_weights.shape or pred_weights.ndim != 2:
+    pred_weights = check_weights(pred_weights, ndim=2, what="predicted weights")
+    target_weights = check_weights(target_weights, ndim=2, what="target weights")
+    if pred_weights.shape != target_weights.shape:
         raise ValueError(f"expected two (T, 52) sequences of one shape, got {pred_weights.shape} "
                          f"and {target_weights.shape}")
     missing = [k for k in ("lips", "upper_face", "mouth_upper", "mouth_lower") if k not in rig.vertex_sets]

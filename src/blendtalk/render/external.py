@@ -20,7 +20,7 @@ from pathlib import Path
 import numpy as np
 
 from blendtalk.arkit import ARKIT_NAMES, INDEX, N_BLENDSHAPES
-from blendtalk.render.rig import Rig, load_rig
+from blendtalk.render.rig import Rig, load_rig, open_npz
 
 log = logging.getLogger(__name__)
 
@@ -72,6 +72,8 @@ def rig_from_shapes(name: str, neutral: np.ndarray, triangles: np.ndarray,
                     shapes: dict[str, np.ndarray]) -> tuple[Rig, RigImportReport]:
     """Build a rig from source deltas `shapes` (source name → (V, 3), target minus neutral), by name."""
     neutral = np.asarray(neutral, dtype=np.float64)
+    if neutral.ndim != 2 or neutral.shape[1] != 3:
+        raise ValueError(f"rig {name!r}: neutral has shape {neutral.shape}, expected (V, 3)")
     deltas = np.zeros((N_BLENDSHAPES, len(neutral), 3))
     x = neutral[:, 0]
     band = SPLIT_BAND * max(float(np.ptp(x)), 1e-9)
@@ -101,16 +103,26 @@ def rig_from_shapes(name: str, neutral: np.ndarray, triangles: np.ndarray,
 
 def read_obj(path: str | os.PathLike) -> tuple[np.ndarray, np.ndarray]:
     """Vertices (V, 3) float64 and triangles (F, 3) int32 of an OBJ file (polygons fan-triangulated;
-    texture/normal indices and everything but `v`/`f` ignored)."""
+    texture/normal indices and everything but `v`/`f` ignored). ValueError naming the file and line
+    of a `v` line without three numbers or an `f` line without three vertex indices."""
     verts, faces = [], []
     with open(path, encoding="utf-8", errors="replace") as fh:
-        for line in fh:
-            if line.startswith("v "):
-                verts.append(line.split()[1:4])
-            elif line.startswith("f "):
-                idx = [int(tok.split("/")[0]) for tok in line.split()[1:]]
-                idx = [i - 1 if i > 0 else len(verts) + i for i in idx]
-                faces += [(idx[0], idx[k], idx[k + 1]) for k in range(1, len(idx) - 1)]
+        for line_no, line in enumerate(fh, 1):
+            if not line.startswith(("v ", "f ")):
+                continue
+            fields = line.split()[1:]
+            try:
+                if len(fields) < 3:
+                    raise ValueError
+                if line[0] == "v":
+                    verts.append([float(x) for x in fields[:3]])
+                else:
+                    idx = [int(tok.split("/")[0]) for tok in fields]
+                    idx = [i - 1 if i > 0 else len(verts) + i for i in idx]
+                    faces += [(idx[0], idx[k], idx[k + 1]) for k in range(1, len(idx) - 1)]
+            except ValueError:
+                raise ValueError(f"{path} line {line_no}: expected 'v x y z' or 'f i j k ...', "
+                                 f"got {line.strip()[:60]!r}") from None
     return np.array(verts, dtype=np.float64).reshape(-1, 3), np.array(faces, dtype=np.int32).reshape(-1, 3)
 
 
@@ -126,23 +138,36 @@ def load_obj_folder(folder: str | os.PathLike, neutral: str | None = None,
             raise ValueError(f"{folder}: expected one OBJ with 'neutral' in its name, found {candidates}")
         neutral = candidates[0]
     base, triangles = read_obj(folder / neutral)
+    if triangles.size and (triangles.min() < 0 or triangles.max() >= len(base)):
+        raise ValueError(f"{folder / neutral}: a face refers to a vertex outside its {len(base)} vertices")
     shapes = {}
     for f in files:
         if f.name != neutral:
             verts, _ = read_obj(f)
             if verts.shape != base.shape:
-                raise ValueError(f"{f}: {len(verts)} vertices, the neutral has {len(base)}")
+                raise ValueError(f"{f}: {len(verts)} vertices; expected {len(base)}, as in the neutral "
+                                 f"{neutral} (every target must be the neutral mesh, moved)")
             shapes[f.stem] = verts - base
     return rig_from_shapes(name or folder.name, base, triangles, shapes)
 
 
 def load_npz_rig(path: str | os.PathLike, name: str | None = None) -> tuple[Rig, RigImportReport]:
     """Rig from an `.npz` with `neutral` (V, 3), `faces` (F, 3) and `delta_<shape>` (V, 3) arrays
-    (the layout of the converted ICT-FaceKit set); never unpickles."""
+    (the layout of the converted ICT-FaceKit set); never unpickles. ValueError naming the file
+    when arrays are missing or of the wrong shape."""
     path = Path(path)
-    with np.load(path, allow_pickle=False) as z:
+    expected = "named shapes: neutral (V, 3), faces (F, 3) and delta_<shape> (V, 3) arrays"
+    with open_npz(path, expected) as z:
         shapes = {k[len("delta_"):]: z[k] for k in z.files if k.startswith("delta_")}
-        return rig_from_shapes(name or path.stem, z["neutral"], z["faces"], shapes)
+        lacking = [k for k in ("neutral", "faces") if k not in z.files]
+        if not shapes:
+            lacking.append("delta_<shape>")
+        if lacking:
+            raise ValueError(f"{path}: no array(s) {', '.join(lacking)}; expected {expected}")
+        try:
+            return rig_from_shapes(name or path.stem, z["neutral"], z["faces"], shapes)
+        except ValueError as exc:
+            raise ValueError(f"{path}: {exc}") from None
 
 
 def load_external_rig(path: str | os.PathLike, name: str | None = None) -> tuple[Rig, RigImportReport]:
@@ -151,7 +176,7 @@ def load_external_rig(path: str | os.PathLike, name: str | None = None) -> tuple
     path = Path(path)
     if path.is_dir():
         return load_obj_folder(path, name=name)
-    with np.load(path, allow_pickle=False) as z:
+    with open_npz(path, "a rig written by save_rig, or named shapes (neutral, faces, delta_<shape>)") as z:
         native = "shape_names" in z.files
     if native:
         return load_rig(path), RigImportReport(mapped={n: [n] for n in ARKIT_NAMES})

@@ -19,6 +19,7 @@ from dataclasses import dataclass
 import moderngl
 import numpy as np
 
+from blendtalk.arkit import N_BLENDSHAPES, check_weights
 from blendtalk.render.rig import Rig
 
 #: Default skin tone (linear-ish RGB in [0, 1]) when the rig has no per-vertex colours.
@@ -186,7 +187,6 @@ class Renderer:
     def _setup(self, rig: Rig, s: RenderSettings) -> None:
         self.eye, mvp = self._camera()
         self._mvp = mvp
-        self._flat_deltas = rig.deltas.reshape(rig.deltas.shape[0], -1)
         self._normals = SmoothNormals(rig.triangles, rig.n_vertices)
         colors = rig.colors if rig.colors is not None else np.broadcast_to(
             np.asarray(SKIN_TONE, dtype=np.float32), rig.neutral.shape)
@@ -302,23 +302,23 @@ class Renderer:
         data[:, 3:] = self._normals.summed(vertices)
 
     def _posed(self, weights: np.ndarray) -> Iterator[np.ndarray]:
-        """Yield the `(V, 3)` vertices of each row of `(T, 52)` weights; posing is batched in
+        """Yield the `(V, 3)` vertices of each row of `(T, 52)` weights, posed by `Rig.pose` in
         chunks (one matrix product per chunk is several times faster than one per frame)."""
         for start in range(0, weights.shape[0], _POSE_CHUNK):
             with _single_threaded_blas():
-                chunk = self.rig.neutral.reshape(-1) + weights[start:start + _POSE_CHUNK] @ self._flat_deltas
-            yield from chunk.reshape(chunk.shape[0], -1, 3)
+                chunk = self.rig.pose(weights[start:start + _POSE_CHUNK])
+            yield from chunk
 
     def render(self, weights: np.ndarray | None = None) -> np.ndarray:
         """One `(H, W, 3)` uint8 frame for `(52,)` weights (None: the neutral face)."""
-        w = np.zeros(52, np.float32) if weights is None else _check_weights(weights, 1)
-        return self.render_sequence(w.reshape(1, 52))[0]
+        w = np.zeros(N_BLENDSHAPES, np.float32) if weights is None else check_weights(weights, ndim=1)
+        return self.render_sequence(w[None])[0]
 
     def stream(self, weights: np.ndarray, callback: Callable[[int, np.ndarray], None]) -> None:
         """Render `(T, 52)` weights, calling `callback(t, frame)` with a buffer reused per frame
         (copy it to keep it)."""
         buf = np.empty(self.shape, np.uint8)
-        for t in self._draw_into(_check_weights(weights, 2), lambda t: buf):
+        for t in self._draw_into(check_weights(weights, ndim=2), lambda t: buf):
             callback(t, buf)
 
     def frames(self, weights: np.ndarray) -> Iterator[np.ndarray]:
@@ -330,12 +330,12 @@ class Renderer:
             frame = np.empty(self.shape, np.uint8)
             return frame
 
-        for _ in self._draw_into(_check_weights(weights, 2), fresh):
+        for _ in self._draw_into(check_weights(weights, ndim=2), fresh):
             yield frame
 
     def render_sequence(self, weights: np.ndarray, out: np.ndarray | None = None) -> np.ndarray:
         """All frames of `(T, 52)` weights into `out` `(T, H, W, 3)` uint8 (allocated when None)."""
-        weights = _check_weights(weights, 2)
+        weights = check_weights(weights, ndim=2)
         shape = (weights.shape[0], *self.shape)
         if out is None:
             out = np.empty(shape, np.uint8)
@@ -403,13 +403,3 @@ def _single_threaded_blas() -> Iterator[None]:
         for lib, n in saved:
             if n != 1:
                 lib.set_num_threads(n)
-
-
-def _check_weights(weights: np.ndarray, ndim: int) -> np.ndarray:
-    weights = np.asarray(weights, dtype=np.float32)
-    expected = "(52,)" if ndim == 1 else "(T, 52)"
-    if weights.ndim != ndim or weights.shape[-1] != 52:
-        raise ValueError(f"expected {expected} blendshape weights, got shape {weights.shape}")
-    if not np.isfinite(weights).all():
-        raise ValueError("blendshape weights contain NaN or infinity")
-    return weights

@@ -7,12 +7,16 @@ in `blendtalk.arkit.ARKIT_NAMES` order.
 from __future__ import annotations
 
 import os
+import zipfile
 from dataclasses import dataclass, field
 
 import numpy as np
 
-from blendtalk.arkit import ARKIT_NAMES, N_BLENDSHAPES
+from blendtalk.arkit import ARKIT_NAMES, N_BLENDSHAPES, check_weights
 from blendtalk.io import atomic_path
+
+#: The arrays every `save_rig` file holds (vertex sets, colours and the culling flag are optional).
+RIG_ARRAYS = ("name", "neutral", "triangles", "deltas", "shape_names")
 
 
 @dataclass
@@ -40,7 +44,7 @@ class Rig:
         self.neutral = np.asarray(self.neutral, dtype=np.float32)
         self.triangles = np.asarray(self.triangles, dtype=np.int32)
         self.deltas = np.asarray(self.deltas, dtype=np.float32)
-        n_vertices = self.neutral.shape[0]
+        n_vertices = self.neutral.shape[0] if self.neutral.ndim else 0
         if self.neutral.shape != (n_vertices, 3) or self.deltas.shape != (N_BLENDSHAPES, n_vertices, 3):
             raise ValueError(f"rig {self.name!r}: neutral {self.neutral.shape} and deltas "
                              f"{self.deltas.shape} do not match (V, 3) and (52, V, 3)")
@@ -59,13 +63,11 @@ class Rig:
         return int(self.neutral.shape[0])
 
     def pose(self, weights: np.ndarray) -> np.ndarray:
-        """Vertices for weights `(52,)` → `(V, 3)` or `(T, 52)` → `(T, V, 3)`, float32."""
-        weights = np.asarray(weights, dtype=np.float32)
-        if weights.shape[-1] != N_BLENDSHAPES:
-            raise ValueError(f"expected (..., 52) weights, got {weights.shape}")
+        """Vertices for weights `(52,)` → `(V, 3)` or `(T, 52)` → `(T, V, 3)`, float32 in the rig's
+        units: the neutral plus the weighted deltas, one matrix product for all frames."""
+        weights = check_weights(weights, what=f"rig {self.name!r}: pose weights")
         flat = self.deltas.reshape(N_BLENDSHAPES, -1)
         return (self.neutral.reshape(-1) + weights @ flat).reshape(*weights.shape[:-1], self.n_vertices, 3)
-
 
     def mouth_opening(self, vertices: np.ndarray) -> np.ndarray:
         """Mean distance between the paired "mouth_upper" and "mouth_lower" vertices, in the rig's
@@ -88,13 +90,33 @@ def save_rig(rig: Rig, path: str | os.PathLike) -> None:
             np.savez_compressed(fh, **arrays)
 
 
+def open_npz(path: str | os.PathLike, expected: str) -> np.lib.npyio.NpzFile:
+    """Open `path` as an `.npz` archive (never unpickles; use it as a context manager). ValueError
+    naming the file and `expected` (what it should hold) when it is not one."""
+    try:
+        archive = np.load(path, allow_pickle=False)
+    except (ValueError, EOFError, zipfile.BadZipFile):
+        raise ValueError(f"{path}: not an .npz archive; expected {expected}") from None
+    if not isinstance(archive, np.lib.npyio.NpzFile):
+        raise ValueError(f"{path}: a single .npy array, not an .npz archive; expected {expected}")
+    return archive
+
+
 def load_rig(path: str | os.PathLike) -> Rig:
-    """Read a rig written by `save_rig` (never unpickles)."""
-    with np.load(path, allow_pickle=False) as z:
-        names = tuple(str(n) for n in z["shape_names"])
+    """Read a rig written by `save_rig` (never unpickles). ValueError naming the file for anything
+    else: not an `.npz`, arrays missing, shape names not the 52 ARKit ones, wrong shapes."""
+    expected = f"a rig written by save_rig (arrays {', '.join(RIG_ARRAYS)})"
+    with open_npz(path, expected) as z:
+        lacking = [k for k in RIG_ARRAYS if k not in z.files]
+        if lacking:
+            raise ValueError(f"{path}: no array(s) {', '.join(lacking)}; expected {expected}")
+        names = tuple(str(n) for n in np.atleast_1d(z["shape_names"]))
         if names != ARKIT_NAMES:
             raise ValueError(f"{path}: shape_names are not the 52 ARKit names in canonical order")
-        return Rig(name=str(z["name"]), neutral=z["neutral"], triangles=z["triangles"], deltas=z["deltas"],
-                   vertex_sets={k[4:]: z[k] for k in z.files if k.startswith("set_")},
-                   colors=z["colors"] if "colors" in z.files else None,
-                   cull_back_faces="cull_back_faces" in z.files and bool(z["cull_back_faces"]))
+        try:
+            return Rig(name=str(z["name"]), neutral=z["neutral"], triangles=z["triangles"], deltas=z["deltas"],
+                       vertex_sets={k[4:]: z[k] for k in z.files if k.startswith("set_")},
+                       colors=z["colors"] if "colors" in z.files else None,
+                       cull_back_faces="cull_back_faces" in z.files and bool(z["cull_back_faces"]))
+        except ValueError as exc:
+            raise ValueError(f"{path}: {exc}") from None

@@ -9,12 +9,13 @@ neutral → expression → neutral clip of the expression videos.
 from __future__ import annotations
 
 import os
+from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
-from blendtalk.arkit import ARKIT_NAMES
+from blendtalk.arkit import ARKIT_NAMES, check_weights
 from blendtalk.livelink import read_livelink_csv
 
 #: Values this far outside [0, 1] are rounding noise (clipped); further out is an error.
@@ -22,37 +23,49 @@ TOLERANCE = 1e-3
 
 
 def load_sequence(path: str | os.PathLike) -> np.ndarray:
-    """`(T, 52)` float32 weights from a `.npy`, `.parquet` or `.csv` file.
+    """`(T, 52)` float32 weights in [0, 1] from a `.npy`, `.parquet` or `.csv` file (T ≥ 1).
 
-    Raises ValueError naming the file and the first bad row/column for missing ARKit columns,
-    non-numeric or non-finite values, or values outside [0, 1]."""
+    Raises ValueError naming the file and what it expected: for a file that is not of its
+    suffix's format, a wrong shape, missing ARKit columns, and (with the first bad row and column)
+    non-numeric or non-finite values or values outside [0, 1]."""
     path = Path(path)
-    suffix = path.suffix.lower()
-    if suffix == ".npy":
-        weights = np.load(path, allow_pickle=False)
-        if weights.ndim == 1:
-            weights = weights[None]
-        if weights.ndim != 2 or weights.shape[1] != len(ARKIT_NAMES):
-            raise ValueError(f"{path}: expected a (T, 52) array, got shape {weights.shape}")
-        return _validated(np.asarray(weights, dtype=np.float64), path, list(ARKIT_NAMES))
-    if suffix == ".parquet":
-        return _from_table(pd.read_parquet(path), path)
-    if suffix == ".csv":
-        weights = read_livelink_csv(path).weights
-        if len(weights) == 0:
-            raise ValueError(f"{path}: no frames")
-        return weights
-    raise ValueError(f"{path}: unsupported sequence format {suffix!r} (use .npy, .parquet or .csv)")
+    reader = _READERS.get(path.suffix.lower())
+    if reader is None:
+        raise ValueError(f"{path}: unsupported sequence format {path.suffix!r} (use .npy, .parquet or .csv)")
+    weights = check_weights(reader(path), ndim=2, what=str(path))
+    if len(weights) == 0:
+        raise ValueError(f"{path}: no frames")
+    outside = (weights < -TOLERANCE) | (weights > 1 + TOLERANCE)
+    if outside.any():
+        row, col = np.argwhere(outside)[0]
+        raise ValueError(f"{path}: row {row}, column {ARKIT_NAMES[col]}: {weights[row, col]:g} is outside [0, 1]")
+    return np.clip(weights, 0.0, 1.0)
 
 
-def _from_table(table: pd.DataFrame, path: Path) -> np.ndarray:
+def _read_npy(path: Path) -> np.ndarray:
+    """A `(T, 52)` or `(52,)` numeric array (one frame) from a `.npy` file, as `(T, 52)`."""
+    try:
+        with open(path, "rb") as fh:
+            array = np.lib.format.read_array(fh, allow_pickle=False)
+    except ValueError:
+        raise ValueError(f"{path}: not a NumPy .npy array of numbers; expected a (T, 52) array") from None
+    if array.dtype.kind not in "biuf":
+        raise ValueError(f"{path}: {array.dtype} array; expected (T, 52) numbers")
+    return array[None] if array.ndim == 1 else array
+
+
+def _read_parquet(path: Path) -> np.ndarray:
+    """The 52 ARKit-named columns of a Parquet table (one row per frame; other columns ignored)."""
+    try:
+        table = pd.read_parquet(path)
+    except ValueError as exc:  # pyarrow's ArrowInvalid, e.g. no Parquet magic bytes
+        raise ValueError(f"{path}: not a readable Parquet file ({exc})") from None
     columns = {str(c).strip(): c for c in table.columns}
     missing = [n for n in ARKIT_NAMES if n not in columns]
     if missing:
         raise ValueError(f"{path}: missing {len(missing)} ARKit column(s): {', '.join(missing[:8])}"
-                         + (" …" if len(missing) > 8 else ""))
-    if table.empty:
-        raise ValueError(f"{path}: no rows")
+                         + (" …" if len(missing) > 8 else "")
+                         + "; expected one row per frame with the 52 ARKit-named columns")
     picked = table[[columns[n] for n in ARKIT_NAMES]]
     numeric = picked.apply(pd.to_numeric, errors="coerce")
     bad = numeric.isna() & picked.notna()
@@ -60,19 +73,16 @@ def _from_table(table: pd.DataFrame, path: Path) -> np.ndarray:
         row, col = np.argwhere(bad.to_numpy())[0]
         raise ValueError(f"{path}: row {row}, column {ARKIT_NAMES[col]}: not a number "
                          f"({picked.iat[row, col]!r})")
-    return _validated(numeric.to_numpy(dtype=np.float64), path, list(ARKIT_NAMES))
+    return numeric.to_numpy(dtype=np.float64)
 
 
-def _validated(weights: np.ndarray, path: Path, names: list[str]) -> np.ndarray:
-    finite = np.isfinite(weights)
-    if not finite.all():
-        row, col = np.argwhere(~finite)[0]
-        raise ValueError(f"{path}: row {row}, column {names[col]}: value is {weights[row, col]}")
-    outside = (weights < -TOLERANCE) | (weights > 1 + TOLERANCE)
-    if outside.any():
-        row, col = np.argwhere(outside)[0]
-        raise ValueError(f"{path}: row {row}, column {names[col]}: {weights[row, col]:g} is outside [0, 1]")
-    return np.clip(weights, 0.0, 1.0).astype(np.float32)
+def _read_csv(path: Path) -> np.ndarray:
+    """The curves of a Live Link Face CSV (`blendtalk.livelink`)."""
+    return read_livelink_csv(path).weights
+
+
+_READERS: dict[str, Callable[[Path], np.ndarray]] = {".npy": _read_npy, ".parquet": _read_parquet,
+                                                      ".csv": _read_csv}
 
 
 def expression_envelope(weights: np.ndarray, duration_s: float = 2.0, fps: int = 30,
@@ -82,9 +92,7 @@ def expression_envelope(weights: np.ndarray, duration_s: float = 2.0, fps: int =
     The clip rests at neutral for `rest_s`, eases in over `ramp_s` (smoothstep), holds the
     expression, eases out over `ramp_s` and rests at neutral again; the first and last frames
     are exactly neutral and the middle frame is exactly the expression."""
-    weights = np.asarray(weights, dtype=np.float32)
-    if weights.shape != (len(ARKIT_NAMES),):
-        raise ValueError(f"expected (52,) weights, got {weights.shape}")
+    weights = check_weights(weights, ndim=1, what="expression")
     n_frames = int(round(duration_s * fps))
     if n_frames < 3 or 2 * (rest_s + ramp_s) > duration_s:
         raise ValueError(f"duration {duration_s}s is too short for rests of {rest_s}s and ramps of {ramp_s}s")

@@ -23,6 +23,10 @@ from blendtalk.io import atomic_path
 FPS = 30
 
 
+class FFmpegError(RuntimeError):
+    """ffmpeg refused its input or failed writing (the message names the file and quotes ffmpeg)."""
+
+
 @lru_cache(maxsize=1)
 def ffmpeg_exe() -> str:
     """The system `ffmpeg` when on PATH, else the binary shipped by imageio-ffmpeg."""
@@ -77,7 +81,7 @@ class VideoWriter:
             self._proc.stdin.write(np.ascontiguousarray(frame).data)
         except BrokenPipeError:
             self._proc.wait()
-            raise RuntimeError(f"ffmpeg stopped while writing {self.path}: "
+            raise FFmpegError(f"ffmpeg stopped while writing {self.path}: "
                                f"{self._proc.stderr.read().decode(errors='replace')}") from None
         self.n_frames += 1
 
@@ -87,7 +91,7 @@ class VideoWriter:
             stderr = self._proc.stderr.read().decode(errors="replace")
             rc = self._proc.wait()
             if exc_type is None and rc != 0:
-                raise RuntimeError(f"ffmpeg failed ({rc}) writing {self.path}: {stderr.strip()}")
+                raise FFmpegError(f"ffmpeg failed ({rc}) writing {self.path}: {stderr.strip()}")
             if exc_type is None and self.n_frames == 0:
                 raise ValueError(f"{self.path}: no frames were written")
         except BaseException as err:
@@ -200,7 +204,7 @@ def probe(path: str | os.PathLike) -> VideoInfo:
                            "-f", "null", "-progress", "pipe:1", "-"],
                           capture_output=True, text=True, check=False)
     if proc.returncode != 0:
-        raise RuntimeError(f"ffmpeg could not read {path}: {proc.stderr.strip()[-500:]}")
+        raise FFmpegError(f"ffmpeg could not read {path}: {proc.stderr.strip()[-500:]}")
     report = proc.stderr
     duration = re.search(r"Duration: (\d+):(\d+):(\d+\.\d+)", report)
     video = re.search(r"Stream #0:\d+\S*: Video: (\w+)[^,]*, (\w+)[^,]*(?:\([^)]*\))?, (\d+)x(\d+).*?([\d.]+) fps",
