@@ -13,10 +13,10 @@ from __future__ import annotations
 import argparse
 import json
 import platform
-import time
 
 import numpy as np
 import pyarrow as pa
+from timing import best_of
 
 from blendtalk.blendshapes.convert import (ACTION_UNITS_TYPE, aus_to_arkit, entry_problems,
                                            flatten_action_units)
@@ -35,15 +35,6 @@ def synthetic_column(n_rows: int, aus: tuple[int, ...], seed: int) -> pa.ListArr
     letters = pa.array(list(INTENSITY_LETTERS)).take(pa.array(rng.integers(0, 5, size=n)))
     values = pa.StructArray.from_arrays([au, letters], fields=list(ACTION_UNITS_TYPE.value_type))
     return pa.ListArray.from_arrays(pa.array(offsets), values)
-
-
-def best_of(fn, repeats: int) -> tuple[float, object]:
-    best, out = float("inf"), None
-    for _ in range(repeats):
-        start = time.perf_counter()
-        out = fn()
-        best = min(best, time.perf_counter() - start)
-    return best, out
 
 
 def main() -> None:

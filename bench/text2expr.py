@@ -20,6 +20,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from blendtalk import seeding
 from blendtalk.models.text2expr import (ModelConfig, PairData, Text2Expr, TrainConfig, load_model,
                                         losses, optimizer, train)
 from blendtalk.text import make_encoder
@@ -34,7 +35,7 @@ OBJECTS = ["the news", "the letter", "the result", "the party", "the storm", "th
 
 def bench_data(seed: int = 0) -> tuple[list[str], np.ndarray]:
     """512 sentences; each emotion has one prototype expression (N, 52) in [0, 1]."""
-    rng = np.random.default_rng(seed)
+    rng = seeding.rng(seed)
     protos = {e: (rng.random(52) * (rng.random(52) < 0.3)).astype(np.float32) for e in FEELINGS}
     texts, expr = [], []
     for s in SUBJECTS:
@@ -50,7 +51,7 @@ def samples_per_second(model: Text2Expr, text_of_batch, expr: torch.Tensor, step
     """Time `steps` training steps; `text_of_batch(idx)` gives the (B, D) text embeddings."""
     cfg = TrainConfig()
     opt = optimizer(model, cfg)
-    rng = np.random.default_rng(seed)
+    rng = seeding.rng(seed)
     model.train()
     t0 = time.perf_counter()
     for _ in range(steps):
@@ -83,7 +84,7 @@ def main() -> None:
     def reencode(idx: np.ndarray) -> torch.Tensor:
         return torch.from_numpy(encoder.encode([texts[i] for i in idx]))
 
-    torch.manual_seed(0)
+    seeding.seed_torch(0)
     model = Text2Expr(ModelConfig.from_preset(encoder.dim, "small"))
     state = {k: v.clone() for k, v in model.state_dict().items()}
     samples_per_second(model, lambda idx: table[idx], expr, 10, args.batch_size, 1)  # warm-up
@@ -102,7 +103,7 @@ def main() -> None:
     else:
         trained = model
         n = len(texts)
-        order = np.random.default_rng(0).permutation(n)
+        order = seeding.rng(0).permutation(n)
         tr, va = order[: n * 4 // 5], order[n * 4 // 5:]
         train(trained, PairData(expr_np[tr], table.numpy()[tr]), PairData(expr_np[va], table.numpy()[va]),
               TrainConfig(epochs=20, patience=20))

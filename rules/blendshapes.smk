@@ -1,4 +1,4 @@
-# Stage: blendshapes (see ../shared/DESIGN.md). FACS action units → ARKit-52 expression table,
+# Stage: blendshapes (see docs/DESIGN.md). FACS action units → ARKit-52 expression table,
 # its summary and the per-emotion heatmap.
 
 BLENDSHAPES = config["blendshapes"]  # defaults filled by validate_config (rules/common.smk)
@@ -17,7 +17,7 @@ rule blendshapes_table:
     log:
         log_for("blendshapes", "table.log"),
     params:
-        intensity_scale=BLENDSHAPES["intensity_scale"],
+        intensity_scale=canonical(BLENDSHAPES["intensity_scale"]),
         asymmetry=BLENDSHAPES["augment"]["asymmetry"],
         jitter=BLENDSHAPES["augment"]["jitter"],
         seed=config["seed"],

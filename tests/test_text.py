@@ -130,3 +130,29 @@ def test_unusable_encoders_raise_clear_errors(tmp_path):
             make_encoder("open_clip")
     with pytest.raises(ValueError, match="unknown text encoder"):
         make_encoder("word2vec")
+
+
+def test_wordnet_copy_is_one_atomic_directory(tmp_path):
+    from blendtalk.text.augment import _WN_FILES, WORDNET_DIRS, _copy_wordnet
+
+    src = next(d for d in WORDNET_DIRS if (d / "data.noun").is_file())
+    dst = tmp_path / "wordnet-3.0"
+    dst.mkdir()
+    (dst / "index.noun").write_text("truncated")  # a stale copy is replaced as a whole
+    _copy_wordnet(src, dst)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["wordnet-3.0"]  # no temporary left
+    assert {p.name for p in dst.iterdir()} == {*_WN_FILES, "lexnames"}
+    assert (dst / "index.noun").stat().st_size == (src / "index.noun").stat().st_size
+    assert (dst / "lexnames").read_text().splitlines()[12] == "12\tnoun.feeling\t1"
+
+
+def test_cache_encodes_in_chunks_and_logs_progress(tmp_path, monkeypatch, caplog):
+    import blendtalk.text.cache
+
+    monkeypatch.setattr(blendtalk.text.cache, "CHUNK", 2)
+    enc = CountingEncoder()
+    with caplog.at_level("INFO", logger="blendtalk.text.cache"):
+        out = EmbeddingCache(tmp_path, enc).embed(["a", "bb", "a", "ccc", "dddd", "e"])
+    assert enc.calls == [["a", "bb"], ["ccc", "dddd"], ["e"]]
+    np.testing.assert_array_equal(out[:, 0], [1, 2, 1, 3, 4, 1])
+    assert any(": 5/5 (100%)" in r.getMessage() and "strings/s" in r.getMessage() for r in caplog.records)

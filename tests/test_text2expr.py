@@ -7,10 +7,11 @@ import numpy as np
 import pytest
 import torch
 
-from blendtalk.metrics.text2expr import (chance_recall, distinct_expressions, evaluate_model,
-                                         expression_baselines, ranks, representatives, retrieval)
+from blendtalk.metrics.text2expr import (chance_recall, distinct_expressions, expression_baselines,
+                                         ranks, representatives, retrieval)
 from blendtalk.models.text2expr import (ModelConfig, PairData, Text2Expr, TrainConfig, info_nce,
                                         load_model, losses, positive_cosine, save_model, train)
+from blendtalk.models.text2expr_eval import evaluate_model
 
 torch.set_num_threads(1)
 TEXT_DIM = 32
@@ -215,3 +216,13 @@ def test_baselines():
     assert base["emotion_mean_oracle"]["cross_modal"]["all"]["mse"] == 0
     assert base["training_mean"]["cross_modal"]["all"]["mae"] == pytest.approx(0.5)
     assert base["majority_emotion_accuracy"] == 0.5
+
+
+def test_training_logs_progress_with_val_loss(caplog):
+    expr, text, _ = synthetic(n=64)
+    cfg = TrainConfig(epochs=3, batch_size=32, patience=10)
+    with caplog.at_level("INFO", logger="blendtalk.models.text2expr"):
+        train(small_model(), PairData(expr[:48], text[:48]), PairData(expr[48:], text[48:]), cfg)
+    final = [r.getMessage() for r in caplog.records if "epochs/s" in r.getMessage()]
+    assert len(final) == 1 and final[0].startswith("train text2expr (infonce): 3/3 (100%)")
+    assert ", val " in final[0] and "(best " in final[0]

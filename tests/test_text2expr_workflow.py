@@ -41,12 +41,25 @@ def seed_upstream(wd) -> None:
                   wd / "results/annotations/descriptions.parquet")
 
 
+RULES = ("--allowed-rules", "text2expr_train", "text2expr_plots")
+TARGETS = ("results/metrics/text2expr.json", "results/plots/text2expr_joint_map.png",
+           "results/plots/text2expr_loss.png", "results/plots/text2expr_channel_errors.png")
+
+
+def scheduled(wd, overlay: str) -> set[str]:
+    """The rules a dry run would run for TARGETS with the config file overlay `overlay` (YAML)."""
+    (wd / "overlay.yaml").write_text(overlay)
+    out = run_snakemake(wd, "--dry-run", *RULES, "--configfile", "overlay.yaml", "--", *TARGETS).stdout
+    if "Nothing to be done" in out:
+        return set()
+    table = out.split("Job stats:")[1].split("total")[0].splitlines()[3:]  # after the header rows
+    return {line.split()[0] for line in table if line.strip()}
+
+
 def test_workflow_writes_model_metrics_and_plots(tmp_path):
     wd = make_workdir(tmp_path / "wf")
     seed_upstream(wd)
-    run_snakemake(wd, "--allowed-rules", "text2expr_train", "text2expr_plots", "--",
-                  "results/metrics/text2expr.json", "results/plots/text2expr_joint_map.png",
-                  "results/plots/text2expr_loss.png", "results/plots/text2expr_channel_errors.png")
+    run_snakemake(wd, *RULES, "--", *TARGETS)
     m = json.loads((wd / "results/metrics/text2expr.json").read_text())
     assert m["gallery_size"] >= 5 and 1 <= m["distinct_expressions_in_gallery"] <= m["gallery_size"]
     assert "within" in m["correct_rule"] and m["tolerance"] == 0.02
@@ -67,7 +80,11 @@ def test_workflow_writes_model_metrics_and_plots(tmp_path):
     assert len(history) == m["epochs_run"] and history["best"].sum() == 1
     model, config = load_model(wd / "results/models/text2expr")
     assert config["encoder"]["kind"] == "minilm" and config["model"]["text_dim"] == 384
-    cache = list((wd / "results/text_embeddings").glob("*/embeddings.parquet"))
+    cache = list((wd / ".cache/text_embeddings").glob("*/embeddings.parquet"))
     assert len(cache) == 1
     for png in ("loss", "joint_map", "channel_errors"):
         assert (wd / f"results/plots/text2expr_{png}.png").stat().st_size > 10_000
+    # params hold only what changes a rule's outputs (rules/text2expr.smk, T2E_SPEED_ONLY)
+    assert scheduled(wd, "text2expr: {plots: {perplexity: 5}}") == {"text2expr_plots"}
+    assert scheduled(wd, "text2expr: {train: {threads: 2}, encoder: {batch_size: 8}}") == set()
+    assert scheduled(wd, "text2expr: {train: {lr: 0.002}}") == {"text2expr_train", "text2expr_plots"}

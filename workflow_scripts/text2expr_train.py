@@ -4,8 +4,9 @@ blendtalk.logs.setup_logging(snakemake.log[0])  # noqa: F821 (injected by Snakem
 
 from blendtalk.models.text2expr_run import run  # noqa: E402
 
-run(expressions=snakemake.input.expressions, descriptions=snakemake.input.descriptions,  # noqa: F821
-    params=snakemake.params.text2expr, seed=snakemake.params.seed,  # noqa: F821
-    model_dir=snakemake.output.config.rsplit("/", 1)[0],  # noqa: F821
-    metrics_path=snakemake.output.metrics, latents_path=snakemake.output.latents,  # noqa: F821
-    cache_dir=snakemake.params.cache_dir, threads=snakemake.threads)  # noqa: F821
+sm = snakemake  # noqa: F821
+encoder = sm.config["text2expr"]["encoder"]  # speed-only settings, not in params (rules/text2expr.smk)
+run(expressions=sm.input.expressions, descriptions=sm.input.descriptions,
+    params=sm.params.text2expr, seed=sm.params.seed, model_dir=sm.output.config.rsplit("/", 1)[0],
+    metrics_path=sm.output.metrics, latents_path=sm.output.latents, cache_dir=sm.params.cache_dir,
+    device=encoder["device"], encode_batch_size=encoder["batch_size"], threads=sm.threads)

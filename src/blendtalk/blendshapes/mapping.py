@@ -30,9 +30,9 @@ from pathlib import Path
 import numpy as np
 
 from blendtalk.arkit import INDEX, N_BLENDSHAPES
-from blendtalk.config import REPO_ROOT
+from blendtalk.paths import resource
 
-MAPPING_CSV = REPO_ROOT / "resources" / "facs" / "au_to_arkit.csv"
+MAPPING_CSV = resource("resources/facs/au_to_arkit.csv")
 INTENSITY_LETTERS = "ABCDE"
 DEFAULT_INTENSITY_SCALE: dict[str, float] = {"A": 0.2, "B": 0.4, "C": 0.6, "D": 0.8, "E": 1.0}
 _COLUMNS = ["au", "blendshape", "weight", "reasoning"]

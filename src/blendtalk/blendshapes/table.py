@@ -21,7 +21,6 @@ from blendtalk.blendshapes.mapping import DEFAULT_INTENSITY_SCALE, AuMapping
 DESCRIPTION_COLUMNS = ("text_id", "action_units", "description", "status")
 CORPUS_COLUMNS = ("text_id", "emotion", "split")
 STATUSES = ("ok", "repaired", "invalid")
-KEY_COLUMNS = ("text_id", "split", "emotion", "description")
 #: Why a description row is left out, in the order the checks run (a row counts once, first reason).
 EXCLUSION_REASONS = ("status_invalid", "unknown_status", "duplicate_text_id", "not_in_corpus",
                      "missing_action_units", "unmapped_au", "bad_intensity")

@@ -9,6 +9,9 @@ group's size, and would make the chance level (which assumes independent items) 
 The rank of a query is the rank of its best-scored correct item; ties with wrong items count
 half (so a constant scorer gets about the chance rank, not rank 1). Chance levels use the same
 rule on the same gallery.
+
+Everything here scores arrays (latents, predicted and target expressions); running the model to
+get them is models/text2expr_eval.py's job.
 """
 
 from __future__ import annotations
@@ -16,10 +19,8 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 import numpy as np
-import torch
 
 from blendtalk.metrics.blendshape import region_errors
-from blendtalk.models.text2expr import Text2Expr
 
 KS = (1, 5, 10)
 
@@ -82,8 +83,11 @@ def _predicted_retrieval(pred: np.ndarray, gallery: np.ndarray, correct: np.ndar
     return retrieval(-((pred[:, None, :] - gallery[None, :, :]) ** 2).mean(-1), correct)
 
 
-def _prototype_accuracy(z_train: np.ndarray, y_train: Sequence[str], z: np.ndarray,
-                        y: Sequence[str]) -> float:
+def prototype_accuracy(z_train: np.ndarray, y_train: Sequence[str], z: np.ndarray,
+                       y: Sequence[str]) -> float:
+    """Emotion accuracy of nearest-prototype classification: each emotion's prototype is the
+    normalised mean of its training latents `z_train` (M, L); queries `z` (N, L) take the emotion
+    of the prototype with the highest dot product; `y` (N,) are the true emotions."""
     labels = sorted(set(y_train))
     y_train = np.asarray(y_train)
     protos = np.stack([z_train[y_train == lab].mean(0) for lab in labels])
@@ -91,25 +95,15 @@ def _prototype_accuracy(z_train: np.ndarray, y_train: Sequence[str], z: np.ndarr
     return float(np.mean(np.asarray(labels)[np.argmax(z @ protos.T, 1)] == np.asarray(y)))
 
 
-@torch.no_grad()
-def latents(model: Text2Expr, text: np.ndarray, expr: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Unit latents of text embeddings (N, D) and expressions (N, 52), in eval mode."""
-    model.eval()
-    return (model.encode_text(torch.from_numpy(text)).numpy(),
-            model.encode_expr(torch.from_numpy(expr)).numpy())
-
-
-@torch.no_grad()
-def evaluate_model(model: Text2Expr, text: np.ndarray, expr: np.ndarray, emotions: Sequence[str],
-                   train_text: np.ndarray, train_expr: np.ndarray, train_emotions: Sequence[str],
-                   tolerance: float) -> dict:
-    """All model metrics on a held-out set: text (N, D) embeddings, expr (N, 52), emotions (N,).
-    The training set gives the emotion prototypes (mean expression latent per emotion)."""
-    z_text, z_expr = latents(model, text, expr)
-    z_train_expr = latents(model, train_text, train_expr)[1]
+def model_scores(z_text: np.ndarray, z_expr: np.ndarray, pred: np.ndarray, recon: np.ndarray,
+                 expr: np.ndarray, emotions: Sequence[str], z_train_expr: np.ndarray,
+                 train_emotions: Sequence[str], tolerance: float) -> dict:
+    """All model metrics on a held-out set of N pairs from the model's outputs: unit latents of
+    the texts `z_text` and expressions `z_expr` (N, L), the expressions decoded from them, `pred`
+    (text) and `recon` (expression), (N, 52) in [0, 1], the targets `expr` (N, 52) and their
+    `emotions` (N,). The training expressions' latents `z_train_expr` (M, L) and emotions (M,)
+    give the emotion prototypes."""
     reps, correct = expression_gallery(expr, tolerance)
-    pred = model.decode(torch.from_numpy(z_text)).numpy()
-    recon = model.decode(torch.from_numpy(z_expr)).numpy()
     return {
         "text_to_expression": retrieval(z_text @ z_expr[reps].T, correct),
         "expression_to_text": retrieval(z_expr @ z_text.T, same_expression(expr, expr, tolerance)),
@@ -118,10 +112,9 @@ def evaluate_model(model: Text2Expr, text: np.ndarray, expr: np.ndarray, emotion
         "reconstruction": region_errors(recon, expr),
         "cross_modal_channel_mae": np.abs(pred - expr).mean(0).tolist(),
         "emotion_accuracy": {
-            "text_latent": _prototype_accuracy(z_train_expr, train_emotions, z_text, emotions),
-            "expression_latent": _prototype_accuracy(z_train_expr, train_emotions, z_expr, emotions),
+            "text_latent": prototype_accuracy(z_train_expr, train_emotions, z_text, emotions),
+            "expression_latent": prototype_accuracy(z_train_expr, train_emotions, z_expr, emotions),
         },
-        "temperature": model.temperature(),
     }
 
 

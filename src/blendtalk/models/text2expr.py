@@ -20,6 +20,7 @@ import json
 import logging
 import math
 import time
+from collections.abc import Sequence
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
@@ -30,8 +31,10 @@ import torch.nn.functional as F
 from safetensors.torch import load_file, save_file
 from torch import nn
 
+from blendtalk import seeding
 from blendtalk.arkit import N_BLENDSHAPES
 from blendtalk.io import atomic_path, write_json
+from blendtalk.progress import Progress
 
 log = logging.getLogger(__name__)
 
@@ -213,49 +216,60 @@ def optimizer(model: Text2Expr, cfg: TrainConfig) -> torch.optim.AdamW:
                              fused=True)
 
 
+def train_epoch(model: Text2Expr, opt: torch.optim.Optimizer,
+                sched: torch.optim.lr_scheduler.LRScheduler, expr: torch.Tensor,
+                text: torch.Tensor, choices: np.ndarray, rng: np.random.Generator,
+                cfg: TrainConfig) -> dict[str, float]:
+    """One epoch in training mode over the rows of `expr` (N, 52) in a random order, in batches of
+    `cfg.batch_size`; each row is shown as one of its `choices` (N, K) into `text` (M, D), drawn
+    uniformly. Returns the loss terms averaged over the rows."""
+    model.train()
+    order = rng.permutation(len(expr))
+    pick = choices[np.arange(len(order)), rng.integers(choices.shape[1], size=len(order))]
+    sums: dict[str, float] = {}
+    for start in range(0, len(order), cfg.batch_size):
+        idx = order[start:start + cfg.batch_size]
+        terms = losses(model, text[pick[idx]], expr[idx], cfg)
+        opt.zero_grad(set_to_none=True)
+        terms["total"].backward()
+        opt.step()
+        sched.step()
+        for k, v in terms.items():
+            sums[k] = sums.get(k, 0.0) + v.item() * len(idx)
+    return {k: v / len(order) for k, v in sums.items()}
+
+
 def train(model: Text2Expr, train_data: PairData, val_data: PairData, cfg: TrainConfig
           ) -> pd.DataFrame:
     """Train with AdamW and a cosine learning-rate schedule; stop when the validation loss has not
     improved for `cfg.patience` epochs; load the best epoch's weights back into `model`.
-    Returns the history: one row per epoch with train and val loss terms, lr and temperature."""
-    torch.manual_seed(cfg.seed)
-    rng = np.random.default_rng(cfg.seed)
+    Returns the history: one row per epoch with train and val loss terms, lr and temperature.
+    Progress (epochs done of `cfg.epochs`, with the latest and best val loss) goes to the log."""
+    seeding.seed_torch(cfg.seed)
+    rng = seeding.rng(cfg.seed)
     opt = optimizer(model, cfg)
     steps_per_epoch = math.ceil(len(train_data.expr) / cfg.batch_size)
     sched = torch.optim.lr_scheduler.CosineAnnealingLR(opt, T_max=cfg.epochs * steps_per_epoch)
     expr_all = torch.tensor(train_data.expr)  # a copy: the arrays may be read-only views
     text_all = torch.tensor(train_data.text)
     best, best_state, stale, rows = math.inf, copy.deepcopy(model.state_dict()), 0, []
-    for epoch in range(cfg.epochs):
-        model.train()
-        t0 = time.perf_counter()
-        order = rng.permutation(len(expr_all))
-        pick = train_data.choices[np.arange(len(order)), rng.integers(train_data.choices.shape[1],
-                                                                     size=len(order))]
-        sums: dict[str, float] = {}
-        for start in range(0, len(order), cfg.batch_size):
-            idx = order[start:start + cfg.batch_size]
-            terms = losses(model, text_all[pick[idx]], expr_all[idx], cfg)
-            opt.zero_grad(set_to_none=True)
-            terms["total"].backward()
-            opt.step()
-            sched.step()
-            for k, v in terms.items():
-                sums[k] = sums.get(k, 0.0) + v.item() * len(idx)
-        val = evaluate_loss(model, val_data, cfg)
-        rows.append({"epoch": epoch, **{f"train_{k}": v / len(order) for k, v in sums.items()},
-                     **{f"val_{k}": v for k, v in val.items()}, "lr": sched.get_last_lr()[0],
-                     "temperature": model.temperature(), "seconds": time.perf_counter() - t0})
-        if val["total"] < best - 1e-6:
-            best, best_state, stale = val["total"], copy.deepcopy(model.state_dict()), 0
-        else:
-            stale += 1
-        if epoch % 10 == 0:
-            log.info("epoch %d train %.4f val %.4f (best %.4f) T=%.4f", epoch,
-                     rows[-1]["train_total"], val["total"], best, model.temperature())
-        if stale >= cfg.patience:
-            log.info("early stop at epoch %d: no better val loss for %d epochs", epoch, stale)
-            break
+    label = f"train text2expr ({cfg.loss})"
+    with Progress(cfg.epochs, label, unit="epochs", logger=log) as progress:
+        for epoch in range(cfg.epochs):
+            t0 = time.perf_counter()
+            terms = train_epoch(model, opt, sched, expr_all, text_all, train_data.choices, rng, cfg)
+            val = evaluate_loss(model, val_data, cfg)
+            rows.append({"epoch": epoch, **{f"train_{k}": v for k, v in terms.items()},
+                         **{f"val_{k}": v for k, v in val.items()}, "lr": sched.get_last_lr()[0],
+                         "temperature": model.temperature(), "seconds": time.perf_counter() - t0})
+            if val["total"] < best - 1e-6:
+                best, best_state, stale = val["total"], copy.deepcopy(model.state_dict()), 0
+            else:
+                stale += 1
+            progress.update(note=f"val {val['total']:.4f} (best {best:.4f})")
+            if stale >= cfg.patience:
+                log.info("early stop at epoch %d: no better val loss for %d epochs", epoch, stale)
+                break
     model.load_state_dict(best_state)
     model.eval()
     history = pd.DataFrame(rows)
@@ -280,3 +294,18 @@ def load_model(directory: str | Path) -> tuple[Text2Expr, dict]:
     model = Text2Expr(ModelConfig(**config["model"]))
     model.load_state_dict(load_file(str(directory / "model.safetensors")))
     return model.eval(), config
+
+
+def predict_texts(directory: str | Path, texts: Sequence[str]) -> np.ndarray:
+    """`(N, 52)` float32 expressions in [0, 1] of `texts` by the model saved in `directory`,
+    through the frozen encoder its config names. FileNotFoundError when there is no model."""
+    from blendtalk.text import make_encoder
+
+    directory = Path(directory)
+    if not (directory / "model.safetensors").is_file():
+        raise FileNotFoundError(f"no trained text2expr model in {directory} (build it with "
+                                "`snakemake --cores 2 results/models/text2expr/model.safetensors`)")
+    model, config = load_model(directory)
+    enc = config["encoder"]
+    encoder = make_encoder(enc["kind"], enc.get("model"), enc.get("pretrained"))
+    return model.predict(torch.from_numpy(encoder.encode(list(texts)))).numpy().astype(np.float32)

@@ -16,13 +16,13 @@ import numpy as np
 import pandas as pd
 import torch
 
-from blendtalk import tables
+from blendtalk import seeding, tables
 from blendtalk.arkit import ARKIT_NAMES
 from blendtalk.io import atomic_path, write_json, write_parquet
-from blendtalk.metrics.text2expr import (distinct_expressions, evaluate_model, expression_baselines,
-                                         latents)
+from blendtalk.metrics.text2expr import distinct_expressions, expression_baselines
 from blendtalk.models.text2expr import (ModelConfig, PairData, Text2Expr, TrainConfig, save_model,
                                         train)
+from blendtalk.models.text2expr_eval import evaluate_model, latents
 from blendtalk.text import EmbeddingCache, augmented_variants, make_encoder, text_views
 
 log = logging.getLogger(__name__)
@@ -79,39 +79,60 @@ def build_pairs(df: pd.DataFrame, cache: EmbeddingCache, views: list[str], eval_
 
 def _fit(pairs: dict[str, PairData], model_cfg: ModelConfig, train_cfg: TrainConfig
          ) -> tuple[Text2Expr, pd.DataFrame]:
-    torch.manual_seed(train_cfg.seed)
+    seeding.seed_torch(train_cfg.seed)  # the initial weights
     model = Text2Expr(model_cfg)
     history = train(model, pairs["train"], pairs["val"], train_cfg)
     return model, history
 
 
+def configs(params: dict[str, Any], text_dim: int, seed: int) -> tuple[ModelConfig, TrainConfig]:
+    """The model sizes and the training settings of `params` (see `run`)."""
+    m, t, w = params["model"], params["train"], params["loss"]
+    model_cfg = ModelConfig.from_preset(text_dim, m["preset"], latent=m["latent"],
+                                        hidden=m["hidden"], blocks=m["blocks"], dropout=m["dropout"],
+                                        temperature=m["temperature"])
+    train_cfg = TrainConfig(loss=w["kind"], w_contrastive=w["contrastive"],
+                            w_reconstruction=w["reconstruction"], w_cross_modal=w["cross_modal"],
+                            tolerance=params["tolerance"], epochs=t["epochs"],
+                            batch_size=t["batch_size"], lr=t["lr"], weight_decay=t["weight_decay"],
+                            patience=t["patience"], seed=seed)
+    return model_cfg, train_cfg
+
+
+def write_latents(model: Text2Expr, rows: pd.DataFrame, text: np.ndarray, expr: np.ndarray,
+                  path: str | Path) -> None:
+    """The test latents for the joint map: the text latents of `rows` (text embeddings `text`
+    (N, D)), then their expression latents (`expr` (N, 52)), one row each."""
+    z_text, z_expr = latents(model, text, expr)
+    write_parquet(pd.DataFrame({
+        "text_id": list(rows["text_id"]) * 2,
+        "emotion": list(rows["emotion"]) * 2,
+        "modality": ["text"] * len(rows) + ["expression"] * len(rows),
+        "latent": [row.tolist() for row in np.concatenate([z_text, z_expr])],
+    }), path)
+
+
 def run(expressions: str | Path, descriptions: str | Path, params: dict[str, Any], seed: int,
         model_dir: str | Path, metrics_path: str | Path, latents_path: str | Path,
-        cache_dir: str | Path = "results/text_embeddings", threads: int = 1) -> dict:
+        cache_dir: str | Path = ".cache/text_embeddings", device: str = "cpu",
+        encode_batch_size: int = 64, threads: int = 1) -> dict:
     """Train, evaluate and write everything; returns the metrics dict. `params` is the config's
-    `text2expr` section (schemas/text2expr.schema.yaml)."""
+    `text2expr` section (schemas/text2expr.schema.yaml); only the settings that change the
+    outputs are read from it (rules/text2expr.smk gives no more). The settings that change only
+    the speed come as arguments: the encoder's `device` and `encode_batch_size` (strings per
+    encoder batch), and `threads` (torch CPU threads)."""
     torch.set_num_threads(threads)
     df = load_table(expressions, descriptions)
     enc = params["encoder"]
-    encoder = make_encoder(enc["kind"], enc.get("model"), enc.get("pretrained"), enc["device"],
-                           enc["batch_size"])
+    encoder = make_encoder(enc["kind"], enc.get("model"), enc.get("pretrained"), device,
+                           encode_batch_size)
     cache = EmbeddingCache(cache_dir, encoder)
     t0 = time.perf_counter()
     pairs, stats = build_pairs(df, cache, params["views"], params["eval_view"], params["augment"], seed)
     stats["strings_encoded_now"] = cache.n_encoded
     stats["embedding_seconds"] = round(time.perf_counter() - t0, 3)
 
-    m = params["model"]
-    model_cfg = ModelConfig.from_preset(encoder.dim, m["preset"], latent=m["latent"],
-                                        hidden=m["hidden"], blocks=m["blocks"], dropout=m["dropout"],
-                                        temperature=m["temperature"])
-    t = params["train"]
-    w = params["loss"]
-    train_cfg = TrainConfig(loss=w["kind"], w_contrastive=w["contrastive"],
-                            w_reconstruction=w["reconstruction"], w_cross_modal=w["cross_modal"],
-                            tolerance=params["tolerance"], epochs=t["epochs"],
-                            batch_size=t["batch_size"], lr=t["lr"], weight_decay=t["weight_decay"],
-                            patience=t["patience"], seed=seed)
+    model_cfg, train_cfg = configs(params, encoder.dim, seed)
     t0 = time.perf_counter()
     model, history = _fit(pairs, model_cfg, train_cfg)
     train_seconds = time.perf_counter() - t0
@@ -137,7 +158,7 @@ def run(expressions: str | Path, descriptions: str | Path, params: dict[str, Any
         "distinct_expressions_in_gallery": distinct_expressions(te.expr, params["tolerance"]),
         "data": stats,
         "encoder": {"kind": enc["kind"], "key": encoder.key, "dim": encoder.dim},
-        "loss": w["kind"],
+        "loss": train_cfg.loss,
         "epochs_run": len(history),
         "best_epoch": int(history.loc[history["best"], "epoch"].iloc[0]),
         "train_seconds": round(train_seconds, 3),
@@ -146,7 +167,7 @@ def run(expressions: str | Path, descriptions: str | Path, params: dict[str, Any
                                           list(train_rows["emotion"]), params["tolerance"]),
     }
     if params["baselines"]["reference_loss"]:
-        other = "positive_cosine" if w["kind"] == "infonce" else "infonce"
+        other = "positive_cosine" if train_cfg.loss == "infonce" else "infonce"
         ref_model, ref_history = _fit(pairs, model_cfg, replace(train_cfg, loss=other))
         metrics["baselines"][f"loss_{other}"] = {**evaluate(ref_model), "epochs_run": len(ref_history)}
 
@@ -157,12 +178,6 @@ def run(expressions: str | Path, descriptions: str | Path, params: dict[str, Any
         "augment": params["augment"], "blendshapes": list(ARKIT_NAMES)})
     with atomic_path(model_dir / "history.csv") as tmp:
         history.to_csv(tmp, index=False)
-    z_text, z_expr = latents(model, te_text, te.expr)
-    write_parquet(pd.DataFrame({
-        "text_id": list(test_rows["text_id"]) * 2,
-        "emotion": list(test_rows["emotion"]) * 2,
-        "modality": ["text"] * len(test_rows) + ["expression"] * len(test_rows),
-        "latent": [row.tolist() for row in np.concatenate([z_text, z_expr])],
-    }), latents_path)
+    write_latents(model, test_rows, te_text, te.expr, latents_path)
     write_json(metrics, metrics_path)
     return metrics

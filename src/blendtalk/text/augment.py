@@ -10,8 +10,6 @@ strings are returned unchanged where an operation needs more words; nothing here
 from __future__ import annotations
 
 import functools
-import hashlib
-import os
 import re
 import shutil
 import warnings
@@ -19,6 +17,10 @@ from collections.abc import Sequence
 from pathlib import Path
 
 import numpy as np
+
+from blendtalk import seeding
+from blendtalk.io import atomic_dir
+from blendtalk.paths import cache_root
 
 WORDNET_DIRS = (Path("/usr/share/wordnet"), Path("/usr/share/wordnet-3.0"))
 _WN_FILES = [f"{kind}.{pos}" for kind in ("index", "data") for pos in ("noun", "verb", "adj", "adv")] \
@@ -45,9 +47,18 @@ _WORD = re.compile(r"^[A-Za-z][A-Za-z'-]*$")
 
 
 def _cache_dir() -> Path:
-    base = os.environ.get("BLENDTALK_CACHE") or os.path.join(
-        os.environ.get("XDG_CACHE_HOME") or os.path.expanduser("~/.cache"), "blendtalk")
-    return Path(base) / "wordnet-3.0"
+    return cache_root() / "wordnet-3.0"
+
+
+def _copy_wordnet(src: Path, dst: Path) -> None:
+    """Copy the WordNet database files from `src` into the directory `dst` (replaced as a whole,
+    atomically), adding the generated `lexnames` file."""
+    with atomic_dir(dst) as tmp:
+        for name in _WN_FILES:
+            shutil.copyfile(src / name, tmp / name)
+        (tmp / "lexnames").write_text("".join(
+            f"{i:02d}\t{n}\t{_SYNTACTIC_CATEGORY[n.split('.')[0]]}\n" for i, n in enumerate(_LEXNAMES)),
+            encoding="utf-8")
 
 
 @functools.lru_cache(maxsize=1)
@@ -62,16 +73,11 @@ def wordnet():
                            "for synonym replacement (set augment.p_synonym: 0 to do without)")
     dst = _cache_dir()
     if not (dst / "lexnames").is_file():
-        tmp = dst.with_name(f"{dst.name}.{os.getpid()}.tmp")
-        tmp.mkdir(parents=True, exist_ok=True)
-        for name in _WN_FILES:
-            shutil.copyfile(src / name, tmp / name)
-        (tmp / "lexnames").write_text("".join(
-            f"{i:02d}\t{n}\t{_SYNTACTIC_CATEGORY[n.split('.')[0]]}\n" for i, n in enumerate(_LEXNAMES)))
         try:
-            tmp.rename(dst)
-        except OSError:  # another process finished first
-            shutil.rmtree(tmp, ignore_errors=True)
+            _copy_wordnet(src, dst)
+        except OSError:
+            if not (dst / "lexnames").is_file():  # else another process finished first
+                raise
     if str(dst) not in nltk.data.path:
         nltk.data.path.append(str(dst))
     class WordNet30Reader(WordNetCorpusReader):
@@ -142,11 +148,11 @@ def augment(text: str, rng: np.random.Generator, p_synonym: float = 0.1, p_swap:
 
 def augmented_variants(texts: Sequence[str], n: int, seed: int, p_synonym: float = 0.1,
                        p_swap: float = 0.1, p_delete: float = 0.1) -> list[list[str]]:
-    """`n` variants of each text. Each text's generator is seeded from `seed` and the text itself,
-    so a text gets the same variants whatever else is in the list and in whatever order."""
+    """`n` variants of each text. Each text's generator is seeded from `seed` and the text itself
+    (`seeding.rng(seed, text)`), so a text gets the same variants whatever else is in the list
+    and in whatever order."""
     out = []
     for text in texts:
-        digest = int.from_bytes(hashlib.sha1(text.encode("utf-8")).digest()[:8], "little")
-        rng = np.random.default_rng([seed, digest])
-        out.append([augment(text, rng, p_synonym, p_swap, p_delete) for _ in range(n)])
+        generator = seeding.rng(seed, text)
+        out.append([augment(text, generator, p_synonym, p_swap, p_delete) for _ in range(n)])
     return out

@@ -16,9 +16,13 @@ import numpy as np
 import pandas as pd
 
 from blendtalk.io import write_parquet
+from blendtalk.progress import Progress
 from blendtalk.text.encoders import TextEncoder
 
 log = logging.getLogger(__name__)
+
+#: Strings per call to the encoder (which batches within a call): the unit of progress.
+CHUNK = 1024
 
 
 def _text_key(text: str) -> str:
@@ -26,7 +30,7 @@ def _text_key(text: str) -> str:
 
 
 class EmbeddingCache:
-    """Embeddings of `encoder` cached under `root` (e.g. results/text_embeddings)."""
+    """Embeddings of `encoder` cached under `root` (e.g. .cache/text_embeddings)."""
 
     def __init__(self, root: str | Path, encoder: TextEncoder) -> None:
         self.encoder = encoder
@@ -42,9 +46,6 @@ class EmbeddingCache:
         else:
             self._texts = {}
 
-    def __len__(self) -> int:
-        return len(self._table)
-
     def embed(self, texts: list[str]) -> np.ndarray:
         """(N, dim) float32 embeddings of `texts` in order; unseen unique strings are encoded once."""
         keys = [_text_key(t) for t in texts]
@@ -52,15 +53,25 @@ class EmbeddingCache:
         if missing:
             log.info("encoding %d new unique strings with %s (%d cached)", len(missing),
                      self.encoder.key, len(self._table))
-            vecs = self.encoder.encode(list(missing.values()))
-            self.n_encoded += len(missing)
-            for (k, t), v in zip(missing.items(), vecs):
-                self._table[k] = v
-                self._texts[k] = t
+            self._encode(missing)
             self._save()
         if not keys:
             return np.zeros((0, self.encoder.dim), dtype=np.float32)
         return np.stack([self._table[k] for k in keys]).astype(np.float32)
+
+    def _encode(self, missing: dict[str, str]) -> None:
+        """Encode the texts of `missing` (key → text) into the table, `CHUNK` at a time."""
+        items = list(missing.items())
+        with Progress(len(items), f"encode strings ({self.encoder.key})", unit="strings",
+                      logger=log) as progress:
+            for start in range(0, len(items), CHUNK):
+                chunk = items[start:start + CHUNK]
+                vecs = self.encoder.encode([t for _, t in chunk])
+                for (k, t), v in zip(chunk, vecs):
+                    self._table[k] = v
+                    self._texts[k] = t
+                self.n_encoded += len(chunk)
+                progress.update(len(chunk))
 
     def _save(self) -> None:
         keys = list(self._table)
