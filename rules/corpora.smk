@@ -1,25 +1,38 @@
-# Stage: corpora (see ../shared/DESIGN.md): raw corpus files → one clean, labelled, deduplicated,
+# Stage: corpora (see docs/DESIGN.md): raw corpus files → one clean, labelled, deduplicated,
 # split and capped corpus. Library code: src/blendtalk/corpora/.
+# Config paths `.cache/...` lie under the cache root ($BLENDTALK_CACHE, default .cache/); download
+# paths were checked to stay inside it at start-up (blendtalk.config).
 import re
 
 CORPORA = config["corpora"]
-CORPUS_SOURCES = {name: spec for name, spec in CORPORA["sources"].items()
+
+
+def _cached_source(spec: dict) -> dict:
+    """`spec` with its `.cache/...` paths mapped onto the cache root."""
+    return {**spec,
+            "files": [in_cache(f) for f in spec["files"]],
+            "labels_file": spec["labels_file"] and in_cache(spec["labels_file"]),
+            "download": [{**d, "path": in_cache(d["path"])} for d in spec["download"]]}
+
+
+CORPUS_SOURCES = {name: _cached_source(spec) for name, spec in CORPORA["sources"].items()
                   if spec["enabled"]}
 CORPUS_DOWNLOADS = {d["path"]: d for spec in CORPUS_SOURCES.values()
                     for d in spec["download"]}
+CORPUS_CACHE = in_cache(".cache/corpora")
 
 
 rule corpora_download:
     output:
-        ".cache/corpora/{path}",
+        f"{CORPUS_CACHE}/{{path}}",
     log:
         log_for("corpora", "download", "{path}.log"),
     wildcard_constraints:
-        path="|".join(re.escape(p.removeprefix(".cache/corpora/")) for p in CORPUS_DOWNLOADS)
+        path="|".join(re.escape(str(Path(p).relative_to(CORPUS_CACHE))) for p in CORPUS_DOWNLOADS)
         or "(?!)",
     params:
-        url=lambda wc: CORPUS_DOWNLOADS[f".cache/corpora/{wc.path}"]["url"],
-        sha256=lambda wc: CORPUS_DOWNLOADS[f".cache/corpora/{wc.path}"].get("sha256"),
+        url=lambda wc: CORPUS_DOWNLOADS[f"{CORPUS_CACHE}/{wc.path}"]["url"],
+        sha256=lambda wc: CORPUS_DOWNLOADS[f"{CORPUS_CACHE}/{wc.path}"]["sha256"],
     conda:
         "../envs/corpora.yaml"
     resources:
@@ -43,9 +56,9 @@ rule corpora_source:
     wildcard_constraints:
         source="|".join(map(re.escape, CORPUS_SOURCES)) or "(?!)",
     params:
-        spec=lambda wc: CORPUS_SOURCES[wc.source],
-        clean=CORPORA["clean"],
-        splits=CORPORA["splits"],
+        spec=lambda wc: canonical(CORPUS_SOURCES[wc.source]),
+        clean=canonical(CORPORA["clean"]),
+        splits=canonical(CORPORA["splits"]),
     conda:
         "../envs/corpora.yaml"
     threads: 1
@@ -63,7 +76,7 @@ rule corpora_corpus:
         log_for("corpora", "corpus.log"),
     params:
         sources=list(CORPUS_SOURCES),
-        cap=CORPORA["cap"],
+        cap=canonical(CORPORA["cap"]),
         seed=config["seed"],
     conda:
         "../envs/corpora.yaml"

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import shlex
 import subprocess
 import sys
 from pathlib import Path
@@ -45,13 +46,26 @@ def shared_dir() -> Path:
 
 def run_snakemake(workdir: Path, *args: str, check: bool = True) -> subprocess.CompletedProcess:
     """Run snakemake in `workdir` with the test interpreter's environment; returns the process."""
-    env = {**os.environ, "HF_HUB_OFFLINE": "1", "TRANSFORMERS_OFFLINE": "1"}
     cmd = [sys.executable, "-m", "snakemake", "--quiet", "rules", "--cores", "2", *args]
-    proc = subprocess.run(cmd, cwd=workdir, env=env, capture_output=True, text=True)
+    proc = subprocess.run(cmd, cwd=workdir, env=snakemake_env(), capture_output=True, text=True)
     if check and proc.returncode != 0:
         raise AssertionError(f"snakemake {' '.join(args)} failed ({proc.returncode}):\n"
                              f"{proc.stdout[-4000:]}\n{proc.stderr[-6000:]}")
     return proc
+
+
+def snakemake_env() -> dict[str, str]:
+    """The environment the workflow tests run Snakemake in (offline)."""
+    return {**os.environ, "HF_HUB_OFFLINE": "1", "TRANSFORMERS_OFFLINE": "1"}
+
+
+def readme_command(containing: str) -> list[str]:
+    """The first `.venv/bin/snakemake` line of the README that contains `containing`, as the
+    argument list this interpreter runs it with (`python -m snakemake`)."""
+    for line in (REPO / "README.md").read_text(encoding="utf-8").splitlines():
+        if line.startswith(".venv/bin/snakemake ") and containing in line:
+            return [sys.executable, "-m", "snakemake", *shlex.split(line.split("#")[0])[1:]]
+    raise AssertionError(f"README.md has no snakemake line containing {containing!r}")
 
 
 @pytest.fixture(scope="session")

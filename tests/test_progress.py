@@ -33,3 +33,13 @@ def test_track_counts_every_item_without_total(caplog):
     with caplog.at_level(logging.INFO, logger="blendtalk.progress"):
         assert list(track(range(7), None, "items")) == list(range(7))
     assert caplog.records[-1].getMessage().startswith("items: 7, ")
+
+
+def test_note_ends_later_lines(caplog, monkeypatch):
+    monkeypatch.setenv("CI", "true")
+    clock = FakeClock()
+    with caplog.at_level(logging.INFO, logger="blendtalk.progress"):
+        with Progress(4, "train", unit="epochs", every_s=1.0, clock=clock) as progress:
+            clock.t = 2.0
+            progress.update(note="val 0.5000")
+    assert caplog.records[0].getMessage() == "train: 1/4 (25%), 0.5 epochs/s, ETA 6 s, val 0.5000"

@@ -1,10 +1,16 @@
 """Atomic output: every artifact is written to a temporary file beside its target, then renamed,
-so an interrupted run never leaves a truncated file that Snakemake would take as finished."""
+so an interrupted run never leaves a truncated file that Snakemake would take as finished.
+
+Temporary names are `.{name}.{pid}.XXXXXXXX.tmp` beside the target. A process killed mid-write
+(`kill -9`) cannot remove its own, so each write first removes those of the same target whose
+writing process is gone (a cache file may have several live writers at once; theirs are kept).
+"""
 
 from __future__ import annotations
 
 import json
 import os
+import re
 import shutil
 import tempfile
 from collections.abc import Iterator
@@ -13,6 +19,41 @@ from pathlib import Path
 from typing import Any
 
 import pandas as pd
+
+TEMP_SUFFIX = ".tmp"
+_TEMP_RANDOM = r"[a-z0-9_]{8}"  # what tempfile.mkstemp/mkdtemp put between prefix and suffix
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # another user's live process
+        return True
+    return True
+
+
+def stale_temporaries(path: str | os.PathLike) -> list[Path]:
+    """The temporary files or directories of earlier writes of `path` whose process is gone."""
+    path = Path(path)
+    if not path.parent.is_dir():
+        return []
+    pattern = re.compile(rf"\.{re.escape(path.name)}\.(\d+)\.{_TEMP_RANDOM}{re.escape(TEMP_SUFFIX)}")
+    matches = ((p, pattern.fullmatch(p.name)) for p in path.parent.iterdir())
+    return sorted(p for p, m in matches if m and not _alive(int(m.group(1))))
+
+
+def _remove_stale_temporaries(path: Path) -> None:
+    for stale in stale_temporaries(path):
+        if stale.is_dir() and not stale.is_symlink():
+            shutil.rmtree(stale, ignore_errors=True)
+        else:
+            stale.unlink(missing_ok=True)
+
+
+def _prefix(path: Path) -> str:
+    return f".{path.name}.{os.getpid()}."
 
 
 def _umask() -> int:
@@ -26,11 +67,13 @@ def atomic_path(path: str | os.PathLike) -> Iterator[Path]:
     """Yield a temporary file path in the target's directory; on success rename it onto `path`
     with the permissions a plain `open` would give (0644 under the usual umask).
 
-    On error the temporary file is removed and the target is left untouched.
+    On error the temporary file is removed and the target is left untouched; temporary files of
+    earlier, killed writes of `path` are removed first.
     """
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    _remove_stale_temporaries(path)
+    fd, tmp = tempfile.mkstemp(prefix=_prefix(path), suffix=TEMP_SUFFIX, dir=path.parent)
     os.close(fd)
     tmp_path = Path(tmp)
     try:
@@ -44,10 +87,12 @@ def atomic_path(path: str | os.PathLike) -> Iterator[Path]:
 @contextmanager
 def atomic_dir(path: str | os.PathLike) -> Iterator[Path]:
     """Yield an empty temporary directory beside `path`; on success it replaces `path` (an
-    existing directory there is removed first). On error the temporary directory is removed."""
+    existing directory there is removed first). On error the temporary directory is removed;
+    temporary directories of earlier, killed writes of `path` are removed first."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    tmp_path = Path(tempfile.mkdtemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent))
+    _remove_stale_temporaries(path)
+    tmp_path = Path(tempfile.mkdtemp(prefix=_prefix(path), suffix=TEMP_SUFFIX, dir=path.parent))
     try:
         yield tmp_path
         os.chmod(tmp_path, 0o777 & ~_umask())

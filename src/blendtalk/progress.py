@@ -40,6 +40,7 @@ class Progress:
         self.logger = logger or logging.getLogger("blendtalk.progress")
         self.every_s, self.clock = every_s, clock
         self.done = 0
+        self.note = ""
         self.start = self.last_log = clock()
         self.bar = None
         if show_bar():
@@ -47,9 +48,14 @@ class Progress:
 
             self.bar = tqdm(total=total, desc=desc, unit=f" {unit}", leave=False, dynamic_ncols=True)
 
-    def update(self, n: int = 1) -> None:
+    def update(self, n: int = 1, note: str | None = None) -> None:
+        """Count `n` more done; `note` (e.g. the latest validation loss) ends later lines."""
         self.done += n
+        if note is not None:
+            self.note = note
         if self.bar is not None:
+            if note is not None:
+                self.bar.set_postfix_str(note, refresh=False)
             self.bar.update(n)
         now = self.clock()
         if now - self.last_log >= self.every_s:
@@ -69,7 +75,7 @@ class Progress:
             parts.append(f"ETA {(self.total - self.done) / rate:.0f} s")
         else:
             parts.append(f"{elapsed:.1f} s")
-        return ", ".join(parts)
+        return ", ".join(parts + [self.note] * bool(self.note))
 
     def close(self) -> None:
         if self.bar is not None:

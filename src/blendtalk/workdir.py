@@ -1,19 +1,28 @@
-"""A disposable copy of the workflow, for running Snakemake away from the repository's results/
-(tests, benchmarks, real-data validation scripts)."""
+"""Workflow directories: a disposable copy of the workflow, for running Snakemake away from the
+repository's results/ (tests, benchmarks, real-data validation scripts), and the recovery of a
+directory whose Snakemake run was killed.
+
+`python -m blendtalk.workdir stale-lock [DIR]` exits 0 when DIR (default: here) holds a Snakemake
+lock that no running Snakemake process owns (what `kill -9` leaves; `snakemake --unlock` clears
+it), 1 otherwise. `scripts/run.sh` uses it.
+"""
 
 from __future__ import annotations
 
+import os
 import shutil
+import sys
+from collections.abc import Iterator
 from pathlib import Path
 
-from blendtalk.config import REPO_ROOT
+from blendtalk.paths import SOURCE_ROOT
 
 WORKFLOW_FILES = (
     "Snakefile", "rules", "schemas", "workflow_scripts", "envs", "config.yaml", "resources",
 )
 
 
-def make_workdir(path: str | Path, repo: Path = REPO_ROOT) -> Path:
+def make_workdir(path: str | Path, repo: Path = SOURCE_ROOT) -> Path:
     """Copy the workflow files of `repo` into `path` (resources/ symlinked, as it is read-only
     input) and return `path`; run `snakemake` with `cwd=path`."""
     path = Path(path)
@@ -27,3 +36,41 @@ def make_workdir(path: str | Path, repo: Path = REPO_ROOT) -> Path:
         else:
             shutil.copy2(src, path / name)
     return path
+
+
+def _snakemake_processes() -> Iterator[tuple[int, Path]]:
+    """(pid, working directory) of the running processes started as `snakemake` or `python -m
+    snakemake` (those of other users are not readable and are skipped)."""
+    for proc in Path("/proc").iterdir():
+        if not proc.name.isdigit() or int(proc.name) == os.getpid():
+            continue
+        try:
+            cmdline = (proc / "cmdline").read_bytes().split(b"\0")
+            cwd = Path(os.readlink(proc / "cwd"))
+        except OSError:
+            continue
+        if any(Path(os.fsdecode(arg)).name == "snakemake" for arg in cmdline[:3]):
+            yield int(proc.name), cwd
+
+
+def snakemake_running(directory: str | Path) -> bool:
+    """Whether a Snakemake process is running with `directory` as its working directory."""
+    directory = Path(directory).resolve()
+    return any(cwd == directory for _, cwd in _snakemake_processes())
+
+
+def has_stale_lock(directory: str | Path = ".") -> bool:
+    """Whether `directory` holds Snakemake lock files that no running Snakemake owns."""
+    locks = Path(directory) / ".snakemake" / "locks"
+    return locks.is_dir() and any(locks.iterdir()) and not snakemake_running(directory)
+
+
+def main(argv: list[str]) -> int:
+    if not argv or argv[0] != "stale-lock" or len(argv) > 2:
+        print("usage: python -m blendtalk.workdir stale-lock [DIR]", file=sys.stderr)
+        return 2
+    return 0 if has_stale_lock(argv[1] if len(argv) > 1 else ".") else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))

@@ -13,9 +13,9 @@ from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
 
-from blendtalk.config import REPO_ROOT
+from blendtalk.paths import resource
 
-CATALOGUE_CSV = REPO_ROOT / "resources" / "facs" / "action_units.csv"
+CATALOGUE_CSV = resource("resources/facs/action_units.csv")
 INTENSITY_LETTERS = "ABCDE"
 REGIONS = ("brows", "eyes", "cheeks", "nose", "mouth", "jaw", "gaze")
 _COLUMNS = ["au", "name", "aliases", "region", "incompatible_with"]
