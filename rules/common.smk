@@ -3,9 +3,12 @@
 import json
 from pathlib import Path
 
-from blendtalk.config import validate_config
+from blendtalk.config import canonical, validate_config, workflow_layers
+from blendtalk.paths import in_cache
 
-validate_config(config, Path(workflow.basedir) / "schemas" / "config.schema.yaml")
+# The layers (config files, --config) are checked for settings that must be given together.
+validate_config(config, Path(workflow.basedir) / "schemas" / "config.schema.yaml",
+                layers=workflow_layers(workflow.configfiles, workflow.config_settings.config))
 
 RESULTS = Path("results")
 LOGS = Path("logs")
@@ -43,3 +46,17 @@ def sampled_expression_videos(wildcards) -> list[str]:
     with open(checkpoints.render_sample.get().output[0], encoding="utf-8") as fh:
         sample = json.load(fh)
     return [result("videos", "expressions", f"{item['text_id']}.mp4") for item in sample["items"]]
+
+
+def planned(*parts: str, videos_only: bool = False) -> list[str]:
+    """Paths `results/<parts>` with {utt_id} filled for every planned utterance (known once
+    the speech_plan checkpoint has run); `videos_only`: the speech.videos sample only."""
+    import pandas as pd
+
+    from blendtalk.speech.plan import video_sample
+
+    plan = pd.read_parquet(checkpoints.speech_plan.get().output[0], columns=["utt_id", "split"])
+    ids = (video_sample(plan, config["speech"]["videos"], config["seed"]) if videos_only
+           else plan["utt_id"].tolist())
+    return expand(result(*parts), utt_id=ids)
+

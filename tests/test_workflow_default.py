@@ -60,3 +60,45 @@ def test_model_metrics_and_renders(default_run):
 def test_second_run_has_nothing_to_do(default_run):
     proc = run_snakemake(default_run, "--dry-run")
     assert "Nothing to be done" in proc.stdout + proc.stderr
+
+
+def test_speech_stage_outputs_agree(default_run):
+    from blendtalk.livelink import read_livelink_csv
+
+    results = default_run / "results"
+    utterances = pd.read_parquet(results / "speech/utterances.parquet")
+    corpus = pd.read_parquet(results / "corpora/corpus.parquet").set_index("text_id")
+    assert len(utterances) >= 30 and utterances["utt_id"].is_unique
+    assert (utterances.groupby("text_id")["emotion"].nunique() >= 2).all()  # two styles each
+    assert (corpus.loc[utterances["text_id"], "split"].to_numpy() == utterances["split"].to_numpy()).all()
+    assert utterances["voice"].str.split(":").str[0].nunique() == 2  # espeak and piper
+    for row in utterances.itertuples():
+        frames = pd.read_parquet(results / f"speech/animation/{row.utt_id}.parquet")
+        assert len(frames) == int(np.ceil(30 * row.duration_s - 1e-9))
+        phones = pd.read_parquet(results / f"speech/alignments/{row.utt_id}.parquet")
+        assert phones["end_s"].iloc[-1] == pytest.approx(row.duration_s, abs=0.02)
+        assert read_livelink_csv(results / f"export/{row.utt_id}.csv").weights.shape == (len(frames), 52)
+    videos = sorted((results / "videos/speech").glob("*.mp4"))
+    assert len(videos) == 4
+    info = probe(videos[0])
+    assert info.has_audio and info.codec == "h264"
+    assert set(utterances.set_index("utt_id").loc[[v.stem for v in videos], "split"]) == {"test"}
+    metrics = json.loads((results / "metrics/speech_procedural.json").read_text())
+    assert metrics["utterances"] == len(utterances)
+    assert metrics["mean"]["closure_rate_rig"] == 1.0
+    assert metrics["mean"]["openness_correlation"] > 0.3
+
+
+def test_speech_resumes_per_utterance_with_identical_tables(default_run):
+    results = default_run / "results"
+    utt_id = pd.read_parquet(results / "speech/utterances.parquet")["utt_id"].iloc[0]
+    animation = results / f"speech/animation/{utt_id}.parquet"
+    before = animation.read_bytes()
+    (results / f"speech/audio/{utt_id}.wav").unlink()  # as if killed during its synthesis
+    dry = run_snakemake(default_run, "--dry-run")
+    planned = dry.stdout + dry.stderr
+    assert "speech_synthesize" in planned and "text2expr_train" not in planned
+    run_snakemake(default_run)
+    assert animation.read_bytes() == before
+    again = run_snakemake(default_run, "--dry-run")
+    assert "Nothing to be done" in again.stdout + again.stderr
