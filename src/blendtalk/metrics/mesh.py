@@ -18,8 +18,12 @@ from __future__ import annotations
 
 import numpy as np
 
+from typing import TYPE_CHECKING
+
 from blendtalk.arkit import check_weights
-from blendtalk.render.rig import Rig
+
+if TYPE_CHECKING:  # metrics score arrays; a rig is only read for its arrays
+    from blendtalk.render.rig import Rig
 
 
 def _pair(pred: np.ndarray, target: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -64,11 +68,13 @@ def upper_face_dynamics_deviation(pred: np.ndarray, target: np.ndarray, neutral:
 
 
 def mouth_opening(vertices: np.ndarray, mouth_upper: np.ndarray, mouth_lower: np.ndarray) -> np.ndarray:
-    """Per-frame distance `(T,)` between the centroids of the upper and lower inner-lip sets."""
+    """Distance between the centroids of the upper and lower inner-lip vertex sets (units):
+    vertices `(T, V, 3)` → `(T,)`, `(V, 3)` → a scalar array."""
     vertices = np.asarray(vertices, dtype=np.float64)
-    upper = _indices(mouth_upper, vertices.shape[1], "mouth_upper")
-    lower = _indices(mouth_lower, vertices.shape[1], "mouth_lower")
-    return np.linalg.norm(vertices[:, upper].mean(axis=1) - vertices[:, lower].mean(axis=1), axis=-1)
+    upper = _indices(mouth_upper, vertices.shape[-2], "mouth_upper")
+    lower = _indices(mouth_lower, vertices.shape[-2], "mouth_lower")
+    return np.linalg.norm(vertices[..., upper, :].mean(axis=-2) - vertices[..., lower, :].mean(axis=-2),
+                          axis=-1)
 
 
 def mouth_opening_difference(pred: np.ndarray, target: np.ndarray, mouth_upper: np.ndarray,

@@ -70,11 +70,11 @@ class Rig:
         return (self.neutral.reshape(-1) + weights @ flat).reshape(*weights.shape[:-1], self.n_vertices, 3)
 
     def mouth_opening(self, vertices: np.ndarray) -> np.ndarray:
-        """Mean distance between the paired "mouth_upper" and "mouth_lower" vertices, in the rig's
-        units: vertices `(V, 3)` → scalar array, `(T, V, 3)` → `(T,)`."""
-        vertices = np.asarray(vertices, dtype=np.float32)
-        upper, lower = self.vertex_sets["mouth_upper"], self.vertex_sets["mouth_lower"]
-        return np.linalg.norm(vertices[..., upper, :] - vertices[..., lower, :], axis=-1).mean(axis=-1)
+        """The mouth opening (`metrics.mesh.mouth_opening`) between the "mouth_upper" and
+        "mouth_lower" vertex sets, in the rig's units: `(V, 3)` → scalar array, `(T, V, 3)` → `(T,)`."""
+        from blendtalk.metrics.mesh import mouth_opening
+
+        return mouth_opening(vertices, self.vertex_sets["mouth_upper"], self.vertex_sets["mouth_lower"])
 
 
 def save_rig(rig: Rig, path: str | os.PathLike) -> None:
