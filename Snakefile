@@ -23,6 +23,7 @@ include: "rules/blendshapes.smk"
 include: "rules/text2expr.smk"
 include: "rules/render.smk"
 include: "rules/speech.smk"
+include: "rules/speech2face.smk"
 
 
 rule all:

@@ -48,15 +48,17 @@ def sampled_expression_videos(wildcards) -> list[str]:
     return [result("videos", "expressions", f"{item['text_id']}.mp4") for item in sample["items"]]
 
 
-def planned(*parts: str, videos_only: bool = False) -> list[str]:
+def planned(*parts: str, videos_only: bool = False, count: int | None = None) -> list[str]:
     """Paths `results/<parts>` with {utt_id} filled for every planned utterance (known once
-    the speech_plan checkpoint has run); `videos_only`: the speech.videos sample only."""
+    the speech_plan checkpoint has run); `videos_only`: the first `count` (default
+    speech.videos) of the video sample only."""
     import pandas as pd
 
     from blendtalk.speech.plan import video_sample
 
     plan = pd.read_parquet(checkpoints.speech_plan.get().output[0], columns=["utt_id", "split"])
-    ids = (video_sample(plan, config["speech"]["videos"], config["seed"]) if videos_only
+    count = config["speech"]["videos"] if count is None else count
+    ids = (video_sample(plan, count, config["seed"]) if videos_only
            else plan["utt_id"].tolist())
     return expand(result(*parts), utt_id=ids)
 

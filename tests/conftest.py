@@ -9,6 +9,10 @@ import sys
 from pathlib import Path
 
 import pytest
+# torch's optimisers import torch._dynamo, which loads triton (a dependency of xgrammar) and
+# its bundled LLVM. Loaded after Mesa's llvmpipe (the EGL renderer tests), that segfaults, so
+# load it first, before any test renders.
+import torch._dynamo  # noqa: E402,F401
 
 from blendtalk.workdir import make_workdir  # noqa: F401  (re-exported for the tests)
 

@@ -82,7 +82,8 @@ def test_say_and_animate_write_takes(tmp_path, capsys):
 
     take, csv, wav = tmp_path / "take.mp4", tmp_path / "take.csv", tmp_path / "take.wav"
     assert main(["say", LINE, "--style", "whispering, ashamed", "-o", str(take), "--livelink", str(csv),
-                 "--wav", str(wav), "--resolution", "64", "--model-dir", str(tmp_path)]) == 0
+                 "--wav", str(wav), "--resolution", "64", "--model-dir", str(tmp_path),
+                 "--engine", "procedural"]) == 0
     out = capsys.readouterr().out
     assert f"wrote {take}" in out and " s of audio" in out
     seconds = sf.info(str(wav)).duration
@@ -91,13 +92,42 @@ def test_say_and_animate_write_takes(tmp_path, capsys):
     assert read_livelink_csv(csv).weights.shape == (info.n_frames, 52)
     parquet = tmp_path / "again.parquet"
     assert main(["animate", str(wav), "--text", LINE, "--parquet", str(parquet),
-                 "--model-dir", str(tmp_path)]) == 0
+                 "--model-dir", str(tmp_path), "--engine", "procedural"]) == 0
     table = pd.read_parquet(parquet)
     assert list(table.columns) == ["frame", *ARKIT_NAMES] and len(table) == info.n_frames
 
 
+def test_animate_with_a_trained_model_and_the_style_heard_in_the_voice(spoken, tmp_path, capsys):
+    """A tiny speech2face model trained on the utterance itself drives `animate --engine model`."""
+    from blendtalk.models.speech2face import Clip, Speech2FaceConfig, TrainConfig, save_model, train
+    from blendtalk.speech.encoders import make_audio_encoder
+
+    curves = animate_speech(spoken.audio, spoken.phones, None, 1.0, False, seed=0)
+    features = make_audio_encoder("features").encode(spoken.audio, len(curves))
+    style = np.ones(8, np.float32) / np.sqrt(8)
+    clips = [Clip(features, curves, style, "a")]
+    model, _ = train(clips, clips, Speech2FaceConfig(in_dim=features.shape[1], style_dim=8, d_model=32,
+                                                     layers=1, ff=64, heads=2),
+                     TrainConfig(epochs=120, batch_size=4, window=60, patience=120))
+    save_model(model, tmp_path / "s2f", extra={"encoder": {"kind": "features"}})
+    wav = tmp_path / "take.wav"
+    sf.write(wav, spoken.audio, 16000)
+    parquet = tmp_path / "model.parquet"
+    assert main(["animate", str(wav), "--style", "auto", "--parquet", str(parquet),
+                 "--s2f-dir", str(tmp_path / "s2f")]) == 0
+    assert "(model engine)" in capsys.readouterr().out
+    predicted = pd.read_parquet(parquet)[list(ARKIT_NAMES)].to_numpy()
+    assert predicted.shape == curves.shape
+    jaw = INDEX["jawOpen"]
+    assert np.corrcoef(predicted[:, jaw], curves[:, jaw])[0, 1] > 0.5
+    assert main(["animate", str(wav), "--engine", "model", "--s2f-dir", str(tmp_path / "none"),
+                 "--livelink", str(tmp_path / "x.csv")]) == 1
+    assert "no trained speech2face model" in capsys.readouterr().err
+
+
 @pytest.mark.parametrize("argv, message", [
     (["say", "  ", "--livelink", "x.csv"], "nothing to say"),
+    (["say", "hi", "--style", "auto", "--engine", "procedural", "--livelink", "x.csv"], "needs the model engine"),
     (["say", "hello"], "nothing to write"),
     (["say", "hello", "--voice", "festival:kal", "--livelink", "x.csv"], "unknown voice backend"),
     (["animate", "missing.wav", "--livelink", "x.csv"], "no such file"),

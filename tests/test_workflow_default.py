@@ -102,3 +102,22 @@ def test_speech_resumes_per_utterance_with_identical_tables(default_run):
     assert animation.read_bytes() == before
     again = run_snakemake(default_run, "--dry-run")
     assert "Nothing to be done" in again.stdout + again.stderr
+
+
+def test_speech2face_is_trained_and_scored_against_baselines(default_run):
+    results = default_run / "results"
+    metrics = json.loads((results / "metrics/speech2face.json").read_text())
+    for variant in ("procedural", "mean_pose", "model", "model_no_style", "model_shuffled_styles"):
+        assert {"lve", "fdd", "mod", "mve", "closure_rate_rig", "faithfulness_R@1", "jitter",
+                "region_mse"} <= set(metrics[variant])
+    assert metrics["procedural"]["lve"] == 0.0  # the target scored against itself
+    model = metrics["model"]
+    assert model["lve"] < metrics["mean_pose"]["lve"]
+    assert model["faithfulness_R@1"] > metrics["mean_pose"]["faithfulness_R@1"]
+    assert model["faithfulness_R@1"] > metrics["model_no_style"]["faithfulness_R@1"]
+    history = pd.read_csv(results / "models/speech2face/history.csv")
+    assert history["best"].sum() == 1 and history["train_face"].iloc[-1] < history["train_face"].iloc[0]
+    videos = sorted((results / "videos/speech2face").glob("*.mp4"))
+    assert len(videos) == 2
+    info = probe(videos[0])
+    assert info.has_audio and info.width == 2 * info.height  # procedural | model

@@ -1,7 +1,9 @@
 """Animate a recording: a wav (or any audio file) to a talking face.
 
-Read the audio (any rate, stereo or mono; resampled to 16 kHz mono), align its phones with
-pocketsphinx (forced alignment with --text, phone-loop decoding without), and animate them with
+Read the audio (any rate, stereo or mono; resampled to 16 kHz mono) and animate it: with the
+trained speech2face model (--engine model, the default once the workflow has trained one;
+--style auto takes the style heard in the voice), or procedurally: phones aligned with
+pocketsphinx (forced alignment with --text, phone-loop decoding without) through visemes, with
 the style's face (--style). Writes an mp4 with the audio (-o), a Live Link Face CSV
 (--livelink) and the animation parquet (--parquet).
 """
@@ -22,10 +24,11 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    from blendtalk.cli._take import engine
     from blendtalk.speech.align import align
     from blendtalk.speech.audio import load_audio
 
     audio = load_audio(args.audio)
-    alignment = align(audio, args.text)
+    alignment = align(audio, args.text) if engine(args) == "procedural" else None
     caption = " ".join(filter(None, [args.text, f"[{args.style}]" if args.style else None]))
     return make_take(args, audio, args.audio, alignment, caption)

@@ -15,7 +15,6 @@ Linear, + skip] → LayerNorm → Linear. The reference's two "transformers" ove
 
 from __future__ import annotations
 
-import copy
 import json
 import logging
 import math
@@ -34,6 +33,7 @@ from torch import nn
 from blendtalk import seeding
 from blendtalk.arkit import N_BLENDSHAPES
 from blendtalk.io import atomic_path, write_json
+from blendtalk.models.training import EarlyStopping
 from blendtalk.progress import Progress
 
 log = logging.getLogger(__name__)
@@ -252,7 +252,7 @@ def train(model: Text2Expr, train_data: PairData, val_data: PairData, cfg: Train
     sched = torch.optim.lr_scheduler.CosineAnnealingLR(opt, T_max=cfg.epochs * steps_per_epoch)
     expr_all = torch.tensor(train_data.expr)  # a copy: the arrays may be read-only views
     text_all = torch.tensor(train_data.text)
-    best, best_state, stale, rows = math.inf, copy.deepcopy(model.state_dict()), 0, []
+    stopper, rows = EarlyStopping(model, cfg.patience, min_delta=1e-6), []
     label = f"train text2expr ({cfg.loss})"
     with Progress(cfg.epochs, label, unit="epochs", logger=log) as progress:
         for epoch in range(cfg.epochs):
@@ -262,19 +262,11 @@ def train(model: Text2Expr, train_data: PairData, val_data: PairData, cfg: Train
             rows.append({"epoch": epoch, **{f"train_{k}": v for k, v in terms.items()},
                          **{f"val_{k}": v for k, v in val.items()}, "lr": sched.get_last_lr()[0],
                          "temperature": model.temperature(), "seconds": time.perf_counter() - t0})
-            if val["total"] < best - 1e-6:
-                best, best_state, stale = val["total"], copy.deepcopy(model.state_dict()), 0
-            else:
-                stale += 1
-            progress.update(note=f"val {val['total']:.4f} (best {best:.4f})")
-            if stale >= cfg.patience:
-                log.info("early stop at epoch %d: no better val loss for %d epochs", epoch, stale)
+            stop = stopper.step(epoch, val["total"])
+            progress.update(note=f"val {val['total']:.4f} (best {stopper.best:.4f})")
+            if stop:
                 break
-    model.load_state_dict(best_state)
-    model.eval()
-    history = pd.DataFrame(rows)
-    history["best"] = history["val_total"] == history["val_total"].min()
-    return history
+    return stopper.finish(rows, "val_total")
 
 
 # ----------------------------------------------------------------------------- checkpoints
@@ -296,9 +288,9 @@ def load_model(directory: str | Path) -> tuple[Text2Expr, dict]:
     return model.eval(), config
 
 
-def predict_texts(directory: str | Path, texts: Sequence[str]) -> np.ndarray:
-    """`(N, 52)` float32 expressions in [0, 1] of `texts` by the model saved in `directory`,
-    through the frozen encoder its config names. FileNotFoundError when there is no model."""
+def load_with_encoder(directory: str | Path):
+    """The model saved in `directory` (eval mode) and the frozen text encoder its config names.
+    FileNotFoundError when there is no model."""
     from blendtalk.text import make_encoder
 
     directory = Path(directory)
@@ -307,5 +299,10 @@ def predict_texts(directory: str | Path, texts: Sequence[str]) -> np.ndarray:
                                 "`snakemake --cores 2 results/models/text2expr/model.safetensors`)")
     model, config = load_model(directory)
     enc = config["encoder"]
-    encoder = make_encoder(enc["kind"], enc.get("model"), enc.get("pretrained"))
+    return model, make_encoder(enc["kind"], enc.get("model"), enc.get("pretrained"))
+
+
+def predict_texts(directory: str | Path, texts: Sequence[str]) -> np.ndarray:
+    """`(N, 52)` float32 expressions in [0, 1] of `texts` by the model saved in `directory`."""
+    model, encoder = load_with_encoder(directory)
     return model.predict(torch.from_numpy(encoder.encode(list(texts)))).numpy().astype(np.float32)

@@ -25,9 +25,12 @@ def _save(fig: plt.Figure, path: str | Path) -> None:
 
 
 def plot_loss(history: pd.DataFrame, path: str | Path) -> None:
-    """Train and validation loss terms per epoch; the kept (best) epoch marked."""
-    terms = ["total", "contrastive", "reconstruction", "cross_modal"]
-    fig, axes = plt.subplots(1, len(terms), figsize=(4 * len(terms), 3.2))
+    """Train and validation loss terms per epoch (every `train_<term>` with a `val_<term>`
+    column of a training history), the kept (best) epoch marked."""
+    terms = [c.removeprefix("train_") for c in history.columns
+             if c.startswith("train_") and f"val_{c.removeprefix('train_')}" in history.columns]
+    fig, axes = plt.subplots(1, len(terms), figsize=(4 * len(terms), 3.2), squeeze=False)
+    axes = axes[0]
     best = history.loc[history["best"], "epoch"].iloc[0]
     for ax, term in zip(axes, terms):
         ax.plot(history["epoch"], history[f"train_{term}"], label="train")
@@ -89,3 +92,20 @@ def plot_all(history: str | Path, latents: str | Path, metrics: str | Path, loss
     plot_loss(pd.read_csv(history), loss_png)
     plot_joint_map(pd.read_parquet(latents), joint_map_png, perplexity, seed)
     plot_channel_errors(json.loads(Path(metrics).read_text(encoding="utf-8")), channel_errors_png)
+
+
+def plot_curves(target: pd.DataFrame, predicted: pd.DataFrame, title: str, path: str | Path,
+                channels: tuple[str, ...] = ("jawOpen", "mouthClose", "mouthFunnel", "mouthSmileLeft",
+                                             "browInnerUp", "eyeBlinkLeft")) -> None:
+    """One utterance's `channels` over time (frames at 30 fps), target against prediction."""
+    fig, axes = plt.subplots(len(channels), 1, figsize=(8, 1.4 * len(channels)), sharex=True)
+    seconds = np.arange(len(target)) / 30.0
+    for ax, name in zip(axes, channels):
+        ax.plot(seconds, target[name], label="procedural (target)")
+        ax.plot(seconds, predicted[name], label="speech2face")
+        ax.set_ylim(-0.02, 1.02)
+        ax.set_ylabel(name, rotation=0, ha="right", fontsize=8)
+    axes[0].set_title(title)
+    axes[0].legend(fontsize=8, loc="upper right")
+    axes[-1].set_xlabel("s")
+    _save(fig, path)
