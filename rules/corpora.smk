@@ -78,6 +78,10 @@ rule corpora_corpus:
         sources=list(CORPUS_SOURCES),
         cap=canonical(CORPORA["cap"]),
         seed=config["seed"],
+    resources:
+        # the source tables in pandas (Python strings: about 10x their Parquet size) plus the
+        # interpreter; linear in the input
+        mem_mb=lambda wildcards, input: int(800 + 10 * input.size_mb),
     conda:
         "../envs/corpora.yaml"
     threads: 1

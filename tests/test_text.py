@@ -156,3 +156,52 @@ def test_cache_encodes_in_chunks_and_logs_progress(tmp_path, monkeypatch, caplog
     assert enc.calls == [["a", "bb"], ["ccc", "dddd"], ["e"]]
     np.testing.assert_array_equal(out[:, 0], [1, 2, 1, 3, 4, 1])
     assert any(": 5/5 (100%)" in r.getMessage() and "strings/s" in r.getMessage() for r in caplog.records)
+
+
+def test_cache_appends_chunks_and_resumes_after_a_kill(tmp_path, monkeypatch):
+    """Each encoded chunk is on disk as soon as it is encoded (its own Parquet part, vectors as a
+    fixed-size float32 list): a run killed mid-split keeps the finished chunks and the next run
+    encodes only the rest."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    import blendtalk.text.cache
+
+    monkeypatch.setattr(blendtalk.text.cache, "CHUNK", 2)
+
+    class Killed(CountingEncoder):
+        def encode(self, texts):
+            if len(self.calls) == 2:
+                raise KeyboardInterrupt  # killed while encoding the third chunk
+            return super().encode(texts)
+
+    texts = ["a", "bb", "ccc", "dddd", "e", "ff"]
+    with pytest.raises(KeyboardInterrupt):
+        EmbeddingCache(tmp_path, Killed()).embed(texts)
+    cache_dir = next(tmp_path.glob("*/embeddings.parquet"))
+    parts = sorted(cache_dir.glob("part-*.parquet"))
+    assert len(parts) == 2 and not list(cache_dir.glob(".*.tmp"))
+    assert pq.read_schema(parts[0]).field("embedding").type == pa.list_(pa.float32(), 3)
+    enc = CountingEncoder()
+    out = EmbeddingCache(tmp_path, enc).embed(texts)
+    assert enc.calls == [["e", "ff"]]  # only the chunk the kill lost
+    np.testing.assert_array_equal(out[:, 0], [1, 2, 3, 4, 1, 2])
+    assert len(list(cache_dir.glob("part-*.parquet"))) == 3  # appended, nothing rewritten
+    assert EmbeddingCache(tmp_path, CountingEncoder()).embed(texts).tolist() == out.tolist()
+
+
+def test_cache_reads_a_single_file_cache_of_earlier_versions(tmp_path):
+    import pandas as pd
+
+    from blendtalk.io import write_parquet
+    from blendtalk.text.cache import _text_key
+
+    enc = CountingEncoder()
+    probe = EmbeddingCache(tmp_path, enc)
+    write_parquet(pd.DataFrame({"key": [_text_key("aa")], "text": ["aa"],
+                                "embedding": [[7.0, 8.0, 9.0]]}), probe.path)
+    assert probe.path.is_file()
+    out = EmbeddingCache(tmp_path, enc).embed(["aa", "b"])
+    assert enc.calls == [["b"]]
+    np.testing.assert_array_equal(out[0], [7, 8, 9])
+    assert probe.path.is_dir() and len(list(probe.path.glob("part-*.parquet"))) == 2

@@ -44,6 +44,9 @@ PRESETS: dict[str, dict[str, int]] = {
     "reference": {"latent": 512, "hidden": 1024, "blocks": 8},
 }
 LOSSES = ("infonce", "positive_cosine")
+MIN_PATIENCE = 5
+#: Rows per chunk of the full-set validation loss: its peak is (EVAL_CHUNK, N), never (N, N).
+EVAL_CHUNK = 1024
 
 
 @dataclass
@@ -76,6 +79,10 @@ class TrainConfig:
     lr: float = 1e-3
     weight_decay: float = 0.01
     patience: int = 20  # epochs without a better validation loss before stopping
+    # patience scaled to the data: at most ceil(patience_samples / training rows) epochs (at
+    # least MIN_PATIENCE); None: `patience` as given (see `effective_patience`)
+    patience_samples: int | None = None
+    val_subsample: int | None = 2048  # validation rows scored per epoch (a fixed seeded subset)
     seed: int = 0
 
 
@@ -139,8 +146,23 @@ class Text2Expr(nn.Module):
 # ----------------------------------------------------------------------------- the losses
 
 def same_expression(expr: torch.Tensor, tolerance: float) -> torch.Tensor:
-    """(N, 52) → (N, N) bool: True where two rows differ by at most `tolerance` in every channel."""
+    """(N, 52) → (N, N) bool: True where two rows differ by at most `tolerance` in every channel.
+    (N, N, 52) in memory: for a batch only; training and validation use expression ids."""
     return (expr[:, None, :] - expr[None, :, :]).abs().amax(-1) <= tolerance
+
+
+def expression_ids(expr: np.ndarray, tolerance: float) -> np.ndarray:
+    """(N,) int64 group of each expression of `expr` (N, 52): rows in one group are the same
+    expression (each row joins the first earlier representative within tolerance; see
+    `blendtalk.metrics.text2expr.expression_ids`). Positives are pairs with equal ids."""
+    from blendtalk.metrics.text2expr import expression_ids as groups
+
+    return groups(np.asarray(expr, dtype=np.float32), tolerance)[0]
+
+
+def same_id(a: torch.Tensor, b: torch.Tensor | None = None) -> torch.Tensor:
+    """(N,), (M,) expression ids → (N, M) bool positives (`b` defaults to `a`)."""
+    return a[:, None] == (a if b is None else b)[None, :]
 
 
 def info_nce(z_text: torch.Tensor, z_expr: torch.Tensor, logit_scale: torch.Tensor,
@@ -164,12 +186,38 @@ def positive_cosine(z_text: torch.Tensor, z_expr: torch.Tensor) -> torch.Tensor:
     return (1 - F.cosine_similarity(z_text, z_expr, dim=-1)).mean()
 
 
-def losses(model: Text2Expr, text: torch.Tensor, expr: torch.Tensor, cfg: TrainConfig
-           ) -> dict[str, torch.Tensor]:
-    """All loss terms of one batch (text (N, D), expr (N, 52)) and their weighted `total`."""
+def info_nce_chunked(z_text: torch.Tensor, z_expr: torch.Tensor, logit_scale: torch.Tensor,
+                     ids: torch.Tensor, chunk: int = EVAL_CHUNK) -> torch.Tensor:
+    """`info_nce` with positives `same_id(ids)` over all N pairs, computed `chunk` rows at a
+    time: the same value (up to float summation order) with a peak of (chunk, N), not (N, N).
+    For evaluation (no_grad) of sets too large for one similarity matrix."""
+    scale = logit_scale.clamp(max=math.log(100.0)).exp()
+    counts = torch.bincount(ids)[ids].to(z_text.dtype)  # positives per row (symmetric)
+    total = z_text.new_zeros(())
+    for a, b in ((z_text, z_expr), (z_expr, z_text)):
+        for start in range(0, len(a), chunk):
+            rows = slice(start, start + chunk)
+            logp = F.log_softmax(scale * a[rows] @ b.T, dim=1)
+            pos = same_id(ids[rows], ids)
+            # row i of the target is uniform over i's positives (the e2t target is its transpose;
+            # positives are symmetric and share their counts, so it is the same form)
+            total = total - (torch.where(pos, logp, 0.0).sum(1) / counts[rows]).sum()
+    return total / (2 * len(z_text))
+
+
+def losses(model: Text2Expr, text: torch.Tensor, expr: torch.Tensor, cfg: TrainConfig,
+           ids: torch.Tensor | None = None, chunk: int | None = None) -> dict[str, torch.Tensor]:
+    """All loss terms of one batch (text (N, D), expr (N, 52)) and their weighted `total`.
+    `ids` (N,): expression ids (`expression_ids`), whose equal pairs are the InfoNCE positives;
+    None: positives by `same_expression` within `cfg.tolerance` (an (N, N, 52) comparison, for
+    small batches). `chunk`: compute the InfoNCE term `chunk` rows at a time (needs `ids`)."""
     z_text, z_expr = model.encode_text(text), model.encode_expr(expr)
     if cfg.loss == "infonce":
-        contrastive = info_nce(z_text, z_expr, model.logit_scale, same_expression(expr, cfg.tolerance))
+        if chunk is not None and ids is not None:
+            contrastive = info_nce_chunked(z_text, z_expr, model.logit_scale, ids, chunk)
+        else:
+            positives = same_id(ids) if ids is not None else same_expression(expr, cfg.tolerance)
+            contrastive = info_nce(z_text, z_expr, model.logit_scale, positives)
     elif cfg.loss == "positive_cosine":
         contrastive = positive_cosine(z_text, z_expr)
     else:
@@ -202,11 +250,37 @@ class PairData:
 
 
 @torch.no_grad()
-def evaluate_loss(model: Text2Expr, data: PairData, cfg: TrainConfig) -> dict[str, float]:
-    """Loss terms on a whole set (first choice of each row), in eval mode."""
+def evaluate_loss(model: Text2Expr, data: PairData, cfg: TrainConfig,
+                  ids: np.ndarray | None = None, chunk: int = EVAL_CHUNK) -> dict[str, float]:
+    """Loss terms on a whole set (first choice of each row), in eval mode: the InfoNCE term over
+    all pairs of the set (as one batch), computed `chunk` rows at a time, so memory is linear in
+    the set's size. `ids`: the rows' expression ids (computed from `cfg.tolerance` if None)."""
     model.eval()
+    if ids is None:
+        ids = expression_ids(data.expr, cfg.tolerance)
     text = torch.from_numpy(data.text[data.choices[:, 0]])
-    return {k: float(v) for k, v in losses(model, text, torch.from_numpy(data.expr), cfg).items()}
+    terms = losses(model, text, torch.from_numpy(np.asarray(data.expr)), cfg,
+                   ids=torch.from_numpy(np.asarray(ids, dtype=np.int64)), chunk=chunk)
+    return {k: float(v) for k, v in terms.items()}
+
+
+def effective_patience(cfg: TrainConfig, n_train: int) -> int:
+    """Epochs without improvement before stopping: `cfg.patience`, capped by
+    ceil(patience_samples / n_train) (at least MIN_PATIENCE) when `patience_samples` is set, so
+    a large set (many steps per epoch) does not train dozens of epochs past its best."""
+    if not cfg.patience_samples:
+        return cfg.patience
+    return min(cfg.patience, max(MIN_PATIENCE, math.ceil(cfg.patience_samples / max(n_train, 1))))
+
+
+def validation_subset(data: PairData, cfg: TrainConfig) -> PairData:
+    """The rows scored every epoch: all of `data`, or a fixed seeded subset of `cfg.val_subsample`
+    rows (in their order) when it has more."""
+    n = len(data.expr)
+    if not cfg.val_subsample or n <= cfg.val_subsample:
+        return data
+    keep = np.sort(seeding.rng(cfg.seed + 1).choice(n, size=cfg.val_subsample, replace=False))
+    return PairData(expr=data.expr[keep], text=data.text, choices=data.choices[keep])
 
 
 def optimizer(model: Text2Expr, cfg: TrainConfig) -> torch.optim.AdamW:
@@ -219,17 +293,19 @@ def optimizer(model: Text2Expr, cfg: TrainConfig) -> torch.optim.AdamW:
 def train_epoch(model: Text2Expr, opt: torch.optim.Optimizer,
                 sched: torch.optim.lr_scheduler.LRScheduler, expr: torch.Tensor,
                 text: torch.Tensor, choices: np.ndarray, rng: np.random.Generator,
-                cfg: TrainConfig) -> dict[str, float]:
+                cfg: TrainConfig, ids: torch.Tensor | None = None) -> dict[str, float]:
     """One epoch in training mode over the rows of `expr` (N, 52) in a random order, in batches of
     `cfg.batch_size`; each row is shown as one of its `choices` (N, K) into `text` (M, D), drawn
-    uniformly. Returns the loss terms averaged over the rows."""
+    uniformly; `ids` (N,): the rows' expression ids (the in-batch positives; None: by tolerance).
+    Returns the loss terms averaged over the rows."""
     model.train()
     order = rng.permutation(len(expr))
     pick = choices[np.arange(len(order)), rng.integers(choices.shape[1], size=len(order))]
     sums: dict[str, float] = {}
     for start in range(0, len(order), cfg.batch_size):
         idx = order[start:start + cfg.batch_size]
-        terms = losses(model, text[pick[idx]], expr[idx], cfg)
+        terms = losses(model, text[pick[idx]], expr[idx], cfg,
+                       ids=None if ids is None else ids[idx])
         opt.zero_grad(set_to_none=True)
         terms["total"].backward()
         opt.step()
@@ -241,8 +317,10 @@ def train_epoch(model: Text2Expr, opt: torch.optim.Optimizer,
 
 def train(model: Text2Expr, train_data: PairData, val_data: PairData, cfg: TrainConfig
           ) -> pd.DataFrame:
-    """Train with AdamW and a cosine learning-rate schedule; stop when the validation loss has not
-    improved for `cfg.patience` epochs; load the best epoch's weights back into `model`.
+    """Train with AdamW and a cosine learning-rate schedule; stop when the validation loss (on
+    `validation_subset` of `val_data`, in chunks) has not improved for `effective_patience`
+    epochs; load the best epoch's weights back into `model`. Positives are pairs of equal
+    expression ids (`expression_ids`, computed once per set).
     Returns the history: one row per epoch with train and val loss terms, lr and temperature.
     Progress (epochs done of `cfg.epochs`, with the latest and best val loss) goes to the log."""
     seeding.seed_torch(cfg.seed)
@@ -252,13 +330,20 @@ def train(model: Text2Expr, train_data: PairData, val_data: PairData, cfg: Train
     sched = torch.optim.lr_scheduler.CosineAnnealingLR(opt, T_max=cfg.epochs * steps_per_epoch)
     expr_all = torch.tensor(train_data.expr)  # a copy: the arrays may be read-only views
     text_all = torch.tensor(train_data.text)
-    stopper, rows = EarlyStopping(model, cfg.patience, min_delta=1e-6), []
+    train_ids = torch.from_numpy(expression_ids(train_data.expr, cfg.tolerance))
+    val_data = validation_subset(val_data, cfg)
+    val_ids = expression_ids(val_data.expr, cfg.tolerance)
+    patience = effective_patience(cfg, len(train_data.expr))
+    log.info("%d training rows, %d validation rows per epoch, patience %d epochs",
+             len(train_data.expr), len(val_data.expr), patience)
+    stopper, rows = EarlyStopping(model, patience, min_delta=1e-6), []
     label = f"train text2expr ({cfg.loss})"
     with Progress(cfg.epochs, label, unit="epochs", logger=log) as progress:
         for epoch in range(cfg.epochs):
             t0 = time.perf_counter()
-            terms = train_epoch(model, opt, sched, expr_all, text_all, train_data.choices, rng, cfg)
-            val = evaluate_loss(model, val_data, cfg)
+            terms = train_epoch(model, opt, sched, expr_all, text_all, train_data.choices, rng, cfg,
+                                train_ids)
+            val = evaluate_loss(model, val_data, cfg, val_ids)
             rows.append({"epoch": epoch, **{f"train_{k}": v for k, v in terms.items()},
                          **{f"val_{k}": v for k, v in val.items()}, "lr": sched.get_last_lr()[0],
                          "temperature": model.temperature(), "seconds": time.perf_counter() - t0})

@@ -20,8 +20,8 @@ from blendtalk import seeding, tables
 from blendtalk.arkit import ARKIT_NAMES
 from blendtalk.io import atomic_path, write_json, write_parquet
 from blendtalk.metrics.text2expr import distinct_expressions, expression_baselines
-from blendtalk.models.text2expr import (ModelConfig, PairData, Text2Expr, TrainConfig, save_model,
-                                        train)
+from blendtalk.models.text2expr import (ModelConfig, PairData, Text2Expr, TrainConfig,
+                                        effective_patience, evaluate_loss, save_model, train)
 from blendtalk.models.text2expr_eval import evaluate_model, latents
 from blendtalk.text import EmbeddingCache, augmented_variants, make_encoder, text_views
 
@@ -95,7 +95,8 @@ def configs(params: dict[str, Any], text_dim: int, seed: int) -> tuple[ModelConf
                             w_reconstruction=w["reconstruction"], w_cross_modal=w["cross_modal"],
                             tolerance=params["tolerance"], epochs=t["epochs"],
                             batch_size=t["batch_size"], lr=t["lr"], weight_decay=t["weight_decay"],
-                            patience=t["patience"], seed=seed)
+                            patience=t["patience"], patience_samples=t.get("patience_samples"),
+                            val_subsample=t.get("val_subsample"), seed=seed)
     return model_cfg, train_cfg
 
 
@@ -115,13 +116,14 @@ def write_latents(model: Text2Expr, rows: pd.DataFrame, text: np.ndarray, expr: 
 def run(expressions: str | Path, descriptions: str | Path, params: dict[str, Any], seed: int,
         model_dir: str | Path, metrics_path: str | Path, latents_path: str | Path,
         cache_dir: str | Path = ".cache/text_embeddings", device: str = "cpu",
-        encode_batch_size: int = 64, threads: int = 1) -> dict:
+        encode_batch_size: int = 64, threads: int = 1, encoder_threads: int | None = None) -> dict:
     """Train, evaluate and write everything; returns the metrics dict. `params` is the config's
     `text2expr` section (schemas/text2expr.schema.yaml); only the settings that change the
     outputs are read from it (rules/text2expr.smk gives no more). The settings that change only
     the speed come as arguments: the encoder's `device` and `encode_batch_size` (strings per
-    encoder batch), and `threads` (torch CPU threads)."""
-    torch.set_num_threads(threads)
+    encoder batch), `threads` (torch CPU threads for training and metrics) and
+    `encoder_threads` (torch CPU threads while encoding strings; None: `threads`)."""
+    torch.set_num_threads(encoder_threads or threads)
     df = load_table(expressions, descriptions)
     enc = params["encoder"]
     encoder = make_encoder(enc["kind"], enc.get("model"), enc.get("pretrained"), device,
@@ -131,6 +133,7 @@ def run(expressions: str | Path, descriptions: str | Path, params: dict[str, Any
     pairs, stats = build_pairs(df, cache, params["views"], params["eval_view"], params["augment"], seed)
     stats["strings_encoded_now"] = cache.n_encoded
     stats["embedding_seconds"] = round(time.perf_counter() - t0, 3)
+    torch.set_num_threads(threads)
 
     model_cfg, train_cfg = configs(params, encoder.dim, seed)
     t0 = time.perf_counter()
@@ -162,6 +165,10 @@ def run(expressions: str | Path, descriptions: str | Path, params: dict[str, Any
         "epochs_run": len(history),
         "best_epoch": int(history.loc[history["best"], "epoch"].iloc[0]),
         "train_seconds": round(train_seconds, 3),
+        "patience": effective_patience(train_cfg, len(tr.expr)),
+        # the validation rows scored per epoch (train.val_subsample), then the whole split once
+        "val_rows_per_epoch": min(len(pairs["val"].expr), train_cfg.val_subsample or len(pairs["val"].expr)),
+        "val_loss": evaluate_loss(model, pairs["val"], train_cfg),
         "model": evaluate(model),
         "baselines": expression_baselines(te.expr, list(test_rows["emotion"]), tr.expr,
                                           list(train_rows["emotion"]), params["tolerance"]),
