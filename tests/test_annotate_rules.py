@@ -54,9 +54,11 @@ def test_every_emotion_has_cited_prototype_and_neutral_is_blank():
 def test_intensity_and_lexicon():
     weak, strong = annotate([Row("a" * 16, "ok", ("joy",), 0.1), Row("a" * 16, "ok", ("joy",), 0.95)])
     assert dict(weak.action_units)[12] == "A" and dict(strong.action_units)[12] == "E"
-    (guess,) = annotate([Row("b" * 16, "I am so scared of the dark", ())])
-    assert guess.emotions == ["fear"]
+    guess, boosted = annotate([Row("b" * 16, "I am scared of the dark", ()),
+                               Row("b" * 16, "I am so scared of the dark", ())])
+    assert guess.emotions == boosted.emotions == ["fear"]
     assert dict(guess.action_units)[20] == "B"  # lexicon guesses are weaker than labels
+    assert dict(boosted.action_units)[20] == "C"  # "so" boosts the word after it
     (blank,) = annotate([Row("c" * 16, "The report is due on Monday.", ())])
     assert blank.emotions == ["neutral"] and blank.action_units == []
 

@@ -1,15 +1,27 @@
-"""The `rules` backend: a deterministic FACS annotator built from published emotion prototypes.
+"""The `rules` backend: a deterministic FACS annotator built from published emotion prototypes
+and word rules.
 
 Not an LLM. Its model name is `RULES_MODEL`; its answers are JSON text that goes through the same
-parse/validate path as a model's. Per row:
+parse/validate path as a model's. Per row (the word rules are in `rules_words`, every one a row of
+a table under `resources/lexicon/` with its rationale and source):
 
-* emotions: the corpus labels; for an unlabelled row, the votes of the authored lexicon
-  (`resources/lexicon/emotion_lexicon.csv`), or `neutral` when no word votes;
+* emotions: the corpus labels, then the emotions the words vote for (lexicon words and phrases not
+  negated, emoji, negation flips such as `not happy` → sadness); for an unlabelled row the word
+  votes alone, or `neutral` when none;
 * intensity: the corpus intensity in [0, 1] binned to A–E; without one, C for a corpus label and B
-  for a lexicon guess, one letter more when the sentence shouts (`!` or an all-caps word);
-* action units: the primary emotion's prototype (`resources/facs/emotion_prototypes.csv`, variant
-  chosen by the text_id hash) at that intensity plus per-AU offsets; the second emotion's prototype
-  one letter weaker (at most 3 of its AUs), skipping AUs that clash with those already chosen;
+  for a word guess; then shifted by the words (boosters/diminishers, `!`, `!!`, ALL-CAPS words,
+  elongated words, emoji, emphatic negation) and the emotion's own words (their strength, and one
+  letter more for two or more of them): at most ±2 letters, ±1 when the corpus gave an intensity
+  (it already reflects the wording); with a corpus intensity a prototype's later AUs lag
+  `RECRUITMENT_LAG` letter per rank, so intensities within one letter still differ;
+* action units, in order of precedence (an AU already chosen, or one the catalogue scores as
+  incompatible with a chosen one, is skipped): the AUs of facial-action words (`smiled` → 6+12,
+  `gasped` → 1+2+5+26; their letters shifted with the sentence); the primary emotion's prototype
+  (`resources/facs/emotion_prototypes.csv`, variant chosen by the text_id hash) at that intensity
+  plus per-AU offsets; the second (and third) emotion's prototype one (two) letter(s) weaker (the
+  blend: the union of the prototypes' AUs); the punctuation AUs (a question's brow raise, an
+  exclamation's parted lips) where free. A `neutral` label keeps the face
+  blank unless the words name an action or an emotion (shown one letter weaker still);
 * description: phrases per AU (`resources/facs/au_phrases.csv`) with intensity adverbs, phrasing and
   order seeded by text_id, plus the prototype's note (e.g. contempt's one-sidedness).
 """
@@ -20,26 +32,30 @@ import csv
 import hashlib
 import json
 import random
-import re
-from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
+from blendtalk.annotate.backends import rules_words
 from blendtalk.annotate.backends.base import Answer, Row
-from blendtalk.annotate.prompt import DESCRIPTION_MAX_CHARS, MAX_EMOTIONS
+from blendtalk.annotate.backends.rules_words import WORD_TABLES, analyse, load_tables
+from blendtalk.annotate.prompt import DESCRIPTION_MAX_CHARS, MAX_ACTION_UNITS, MAX_EMOTIONS
 from blendtalk.paths import resource
 from blendtalk.emotions import EMOTIONS
 from blendtalk.facs.catalogue import INTENSITY_LETTERS, load_catalogue
 from blendtalk.ids import short_hash
 
 RULES_MODEL = "blendtalk-rules-v1"
-MAX_SECONDARY_AUS = 3  # the second emotion tints the face; it does not double the description
+#: Version of the rules themselves (2: word rules); part of the fingerprint, so cached answers of
+#: an older version are never reused. `RULES_MODEL` keeps its name for the tables' `model` column.
+RULES_VERSION = 2
+MAX_FACES = 3  # emotions whose prototypes are blended: primary, secondary, tertiary
+RECRUITMENT_LAG = 0.3  # letters per prototype rank, see `_recruitment_lag`
 PROTOTYPES_CSV = resource("resources/facs/emotion_prototypes.csv")
 PHRASES_CSV = resource("resources/facs/au_phrases.csv")
-LEXICON_CSV = resource("resources/lexicon/emotion_lexicon.csv")
+LEXICON_CSV = rules_words.LEXICON_CSV
 _ADVERBS = {"A": ("faintly", "barely"), "B": ("slightly", "lightly"),
             "C": ("clearly", "visibly"), "D": ("strongly", "markedly"),
             "E": ("intensely", "fully")}
@@ -51,7 +67,6 @@ _ADJECTIVES = {"anger": "angry", "contempt": "contemptuous", "disgust": "disgust
 _NEUTRAL = ("A relaxed, neutral face with no visible muscle activity.",
             "The face stays neutral and relaxed, without visible muscle action.",
             "A calm, expressionless face at rest.")
-_WORD = re.compile(r"[a-z']+")
 
 
 @dataclass(frozen=True)
@@ -101,29 +116,47 @@ def load_phrases(path: Path = PHRASES_CSV) -> dict[int, tuple[str, ...]]:
     return phrases
 
 
-@lru_cache(maxsize=1)
 def load_lexicon(path: Path = LEXICON_CSV) -> dict[str, str]:
-    with open(path, encoding="utf-8", newline="") as fh:
-        lexicon = {r["word"]: r["emotion"] for r in csv.DictReader(fh)}
-    bad = {w: e for w, e in lexicon.items() if e not in EMOTIONS}
-    if bad:
-        raise ValueError(f"{path}: emotions not in the label set: {bad}")
-    return lexicon
+    """The authored word → emotion lexicon (checked by `rules_words.load_tables`)."""
+    if Path(path) != LEXICON_CSV:
+        with open(path, encoding="utf-8", newline="") as fh:
+            lexicon = {r["word"]: r["emotion"] for r in csv.DictReader(fh)}
+        bad = {w: e for w, e in lexicon.items() if e not in EMOTIONS}
+        if bad:
+            raise ValueError(f"{path}: emotions not in the label set: {bad}")
+        return lexicon
+    return load_tables().lexicon
 
 
 def lexicon_emotions(text: str) -> list[str]:
-    """Emotions voted for by the lexicon words in `text`, most votes first (ties by label order)."""
-    lexicon = load_lexicon()
-    votes = Counter(lexicon[w] for w in _WORD.findall(text.lower()) if w in lexicon)
-    return sorted(votes, key=lambda e: (-votes[e], EMOTIONS.index(e)))
+    """Emotions voted for by the words of `text` (lexicon words and phrases, negation applied,
+    emoji), most votes first (ties by label order)."""
+    return analyse(text).emotions()
 
 
-def base_intensity(row: Row, labelled: bool) -> int:
-    """Index into INTENSITY_LETTERS of the primary emotion's strength."""
+def base_intensity(row: Row, labelled: bool, shift: int = 0) -> int:
+    """Index into INTENSITY_LETTERS of the primary emotion's strength: the corpus intensity binned
+    (words shift it by at most one letter), else C for a label and B for a word guess (words shift
+    it by at most two)."""
     if row.intensity is not None:
-        return min(4, max(0, int(row.intensity * 5)))
-    shouts = "!" in row.text or any(len(w) > 1 and w.isupper() for w in row.text.split())
-    return (2 if labelled else 1) + int(shouts)
+        base, limit = min(4, max(0, int(row.intensity * 5))), 1
+    else:
+        base, limit = (2 if labelled else 1), rules_words.MAX_SHIFT
+    return _clamp(base + max(-limit, min(limit, shift)))
+
+
+def _recruitment_lag(row: Row, k: int) -> int:
+    """0 or 1: with a continuous corpus intensity, the prototype's later AUs (file order: core
+    first) reach the bin's letter only in the upper part of the bin, lagging RECRUITMENT_LAG letters
+    per rank (at most two ranks), so intensities within one letter still give graded faces."""
+    if row.intensity is None or k == 0:
+        return 0
+    level = min(4.999, max(0.0, row.intensity * 5))
+    return int(level) - int(max(0.0, level - RECRUITMENT_LAG * min(k, 2)))
+
+
+def _clamp(i: int) -> int:
+    return min(4, max(0, i))
 
 
 def _rng(row: Row, salt: str) -> random.Random:
@@ -132,29 +165,51 @@ def _rng(row: Row, salt: str) -> random.Random:
 
 def annotate_row(row: Row) -> dict[str, Any]:
     """The rules annotator's answer for one row, as the schema's JSON object."""
-    labelled = bool([e for e in row.emotions if e in EMOTIONS])
-    emotions = [e for e in row.emotions if e in EMOTIONS] or lexicon_emotions(row.text) or ["neutral"]
-    emotions = list(dict.fromkeys(emotions))[:MAX_EMOTIONS]
+    labels = list(dict.fromkeys(e for e in row.emotions if e in EMOTIONS))
+    cues = analyse(row.text)
+    words = cues.emotions()
+    feeling = [e for e in labels if e != "neutral"]
+    if feeling:
+        emotions = feeling + [e for e in words if e not in feeling]
+    elif labels:  # labelled neutral: the face stays blank unless the words say otherwise
+        emotions = ["neutral"] + words
+    else:
+        emotions = words or ["neutral"]
+    emotions = emotions[:MAX_EMOTIONS]
     cat = load_catalogue()
-    base = base_intensity(row, labelled)
     chosen: dict[int, int] = {}
+
+    def add(au: int, level: int) -> bool:
+        if (au in chosen or len(chosen) == MAX_ACTION_UNITS  # the schema's limit, by precedence
+                or any(cat.are_incompatible(au, other) for other in chosen)):
+            return False
+        chosen[au] = _clamp(level)
+        return True
+
+    word_shift = max(-1, min(1, cues.shift)) if row.intensity is not None else cues.shift
+    for au, letter in cues.actions.items():  # the words name the action: it comes first
+        add(au, letter + word_shift)
     notes: list[str] = []
-    for rank, emotion in enumerate(emotions[:2]):
+    faces = [e for e in emotions if e != "neutral"][:MAX_FACES]
+    for rank, emotion in enumerate(faces):
         variants = load_prototypes()[emotion]
         proto = variants[_rng(row, "variant-" + emotion).randrange(len(variants))]
-        added = 0
-        for au, offset in proto.aus:
-            if rank and added == MAX_SECONDARY_AUS:
-                break
-            if au in chosen or any(cat.are_incompatible(au, other) for other in chosen):
-                continue
-            chosen[au] = min(4, max(0, base + offset - rank))
-            added += 1
-        if proto.note and rank == 0:
+        # the emotion's own words add their strength (furious > angry > annoyed)
+        # and two or more words for it one letter more (VADER sums the words' intensities)
+        own = cues.vote_shift.get(emotion, 0) + (cues.votes[emotion] >= 2)
+        base = base_intensity(row, bool(feeling), cues.shift + own)
+        # each later emotion (and a word emotion under a neutral label) is one letter weaker
+        weaker = rank + (emotions[0] == "neutral")
+        for k, (au, offset) in enumerate(proto.aus):
+            add(au, base + offset - weaker - _recruitment_lag(row, k))
+        if proto.note and rank == 0 and emotions[0] != "neutral":
             notes.append(proto.note)
+    for au, letter in cues.question_aus.items():
+        add(au, letter)
     action_units = [{"au": au, "intensity": INTENSITY_LETTERS[i]} for au, i in sorted(chosen.items())]
+    shown = next((e for e in emotions if e != "neutral"), "neutral")
     return {"emotions": emotions, "action_units": action_units,
-            "description": describe(row, emotions[0], chosen, notes)}
+            "description": describe(row, shown, chosen, notes)}
 
 
 def describe(row: Row, emotion: str, chosen: dict[int, int], notes: list[str]) -> str:
@@ -175,6 +230,8 @@ def describe(row: Row, emotion: str, chosen: dict[int, int], notes: list[str]) -
         joined = listed[0] if n == 1 else ", ".join(listed[:-1]) + " and " + listed[-1]
         if notes:
             joined += ", " + notes[0]
+        if emotion == "neutral":  # a face from the words alone, without an emotion to name
+            template = "The face shows {parts}."
         text = template.format(Emotion=emotion.capitalize(), emotion=emotion, Parts=joined[0].upper()
                                + joined[1:], parts=joined, adjective=_ADJECTIVES[emotion])
         if len(text) <= DESCRIPTION_MAX_CHARS:
@@ -184,9 +241,10 @@ def describe(row: Row, emotion: str, chosen: dict[int, int], notes: list[str]) -
 
 def fingerprint() -> str:
     """Hash of the annotator's resources, part of the answer cache key."""
-    parts = [RULES_MODEL] + [p.read_text(encoding="utf-8") for p in
-                             (PROTOTYPES_CSV, PHRASES_CSV, LEXICON_CSV, load_catalogue().source)]
-    parts.append(Path(__file__).read_text(encoding="utf-8"))
+    parts = [RULES_MODEL, str(RULES_VERSION)] + [
+        p.read_text(encoding="utf-8")
+        for p in (PROTOTYPES_CSV, PHRASES_CSV, *WORD_TABLES, load_catalogue().source)]
+    parts += [Path(f).read_text(encoding="utf-8") for f in (__file__, rules_words.__file__)]
     return short_hash(parts)
 
 
@@ -197,7 +255,7 @@ class RulesBackend:
     model = RULES_MODEL
 
     def __init__(self, cfg: dict[str, Any] | None = None) -> None:
-        load_prototypes(), load_phrases(), load_lexicon()  # fail early on bad resources
+        load_prototypes(), load_phrases(), load_tables()  # fail early on bad resources
         self.fingerprint = fingerprint()
 
     def annotate(self, rows: Sequence[Row], seed: int) -> list[Answer]:
