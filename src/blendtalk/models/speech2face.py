@@ -103,9 +103,9 @@ class TrainConfig:
     lr: float = 2e-3            # peak of the one-cycle schedule
     weight_decay: float = 0.01
     patience: int = 25          # epochs without a better validation face loss
-    w_mouth: float = 2.0        # on the jaw and mouth channels
-    w_closure: float = 8.0      # more on them at the target's closure frames
-    w_velocity: float = 1.0     # first differences
+    w_mouth: float = 4.0        # on the jaw and mouth channels
+    w_closure: float = 30.0     # more on them at the target's closure frames (2–3 frame events)
+    w_velocity: float = 0.2     # first differences
     w_style: float = 0.1        # style-from-voice head
     w_expr: float = 0.05        # expression faithfulness through text2expr
     seed: int = 0
