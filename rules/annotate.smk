@@ -23,7 +23,7 @@ rule annotate_shard:
         # Only the settings that change a shard's rows (blendtalk.annotate.settings): changing a
         # resource or a speed setting (gpus_per_shard, batch_size, ...) re-runs nothing. The
         # script reads the whole section from the config.
-        outputs=output_settings(ANNOTATE),
+        outputs=canonical(output_settings(ANNOTATE)),
         cache_dir=result("annotations", "cache"),
     threads: 1 if ANNOTATE["backend"] == "rules" else workflow.cores
     resources:
