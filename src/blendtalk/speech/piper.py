@@ -6,7 +6,7 @@ IPA characters become ids through the voice's ``phoneme_id_map`` (``^``, pad ``_
 character, ``$``), and the model's own per-id durations are read from an extra graph output:
 the ``Ceil`` node that rounds the duration predictor's output (VITS' ``w_ceil``, in frames of
 256 samples at 22,050 Hz) is exposed with the ``onnx`` package once and the modified model is
-cached under the blendtalk cache dir (``$BLENDTALK_CACHE_DIR`` or ``.cache/``). The audio has
+cached under the cache root (``$BLENDTALK_CACHE`` or ``.cache/``). The audio has
 exactly ``sum(w_ceil) × 256`` samples, so the phone table covers it exactly; audio is resampled
 to 16 kHz mono float32.
 
