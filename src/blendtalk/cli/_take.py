@@ -69,7 +69,8 @@ def make_take(args: argparse.Namespace, audio: np.ndarray, audio_path: Path,
     cfg = load_config(args.config)
     speech = cfg["speech"]
     styles = load_styles(resource(speech["styles_file"]))
-    if engine(args) == "model":
+    chosen = engine(args)
+    if chosen == "model":
         from blendtalk.models.speech2face_run import animate_with_model
 
         weights = animate_with_model(args.s2f_dir, audio, args.style, args.model_dir)
@@ -86,7 +87,7 @@ def make_take(args: argparse.Namespace, audio: np.ndarray, audio_path: Path,
     written = write_take(weights, video=args.output, audio=audio_path, rig=rig, settings=settings,
                          caption=caption if cfg["render"]["caption"] else None,
                          crf=cfg["render"]["crf"], livelink=args.livelink, parquet=args.parquet)
-    print(f"{len(weights)} frames at 30 fps ({engine(args)} engine), "
+    print(f"{len(weights)} frames at 30 fps ({chosen} engine), "
           f"{audio.shape[0] / SAMPLE_RATE:.2f} s of audio")
     for path in written:
         print(f"wrote {path}")

@@ -87,13 +87,15 @@ def captured_clips(fmt: str, root: str | os.PathLike, encoder_cfg: dict[str, Any
 
 def training_clips(settings: dict[str, Any], utterances: str | os.PathLike,
                    speech_dir: str | os.PathLike, text2expr_dir: str | os.PathLike,
-                   cache_dir: str | os.PathLike) -> dict[str, list[Clip]]:
-    """The clips `speech2face.data` names: the speech corpus (with style latents) or a captured
-    dataset (no styles)."""
+                   cache_dir: str | os.PathLike
+                   ) -> tuple[dict[str, list[Clip]], dict[str, np.ndarray] | None]:
+    """The clips `speech2face.data` names and their style latents: the speech corpus (with
+    styles) or a captured dataset (no styles: None)."""
     data = settings["data"]
     if data["source"] == "speech":
-        return corpus(utterances, speech_dir, text2expr_dir, settings["encoder"], cache_dir)[0]
-    return captured_clips(data["source"], data["root"], settings["encoder"], data["splits"], cache_dir)
+        return corpus(utterances, speech_dir, text2expr_dir, settings["encoder"], cache_dir)
+    return captured_clips(data["source"], data["root"], settings["encoder"], data["splits"],
+                          cache_dir), None
 
 
 def train_on_corpus(utterances: str | os.PathLike, speech_dir: str | os.PathLike,
@@ -101,7 +103,7 @@ def train_on_corpus(utterances: str | os.PathLike, speech_dir: str | os.PathLike
                     out_dir: str | os.PathLike, cache_dir: str | os.PathLike) -> pd.DataFrame:
     """Train on the train split (early stopping on val), save the model; returns the history."""
     seed_torch(seed)
-    clips = training_clips(settings, utterances, speech_dir, text2expr_dir, cache_dir)
+    clips, _ = training_clips(settings, utterances, speech_dir, text2expr_dir, cache_dir)
     if not clips["train"]:
         raise ValueError(f"{utterances}: no train-split utterances to learn from")
     style = clips["train"][0].style
@@ -176,7 +178,7 @@ def evaluate_on_corpus(model_dir: str | os.PathLike, utterances: str | os.PathLi
     from blendtalk.speech.stage import animate_speech, read_wav
 
     model, config = load_model(model_dir)
-    clips = training_clips(config, utterances, speech_dir, text2expr_dir, cache_dir)
+    clips, latents = training_clips(config, utterances, speech_dir, text2expr_dir, cache_dir)
     test = clips["test"]
     if not test:
         raise ValueError("no test-split clips to score")
@@ -193,8 +195,7 @@ def evaluate_on_corpus(model_dir: str | os.PathLike, utterances: str | os.PathLi
                       for a, al, c in zip(audios, alignments, test)]
     curves = _variant_curves(model, test, train_mean, seed, procedural)
     report = score_variants(curves, test, alignments, audios, rig)
-    if "model_no_style" in curves:
-        _, latents = corpus(utterances, speech_dir, text2expr_dir, config["encoder"], cache_dir)
+    if latents is not None:
         for key, value in style_scores(model, curves, clips, latents, text2expr_dir).items():
             report[key] = {**report[key], **value} if key in curves else value
     report.update({"test_clips": len(test), "data": config["data"]["source"], "rig": rig.name})

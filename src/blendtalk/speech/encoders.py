@@ -62,11 +62,6 @@ class MissingEncoderPackage(ImportError):
     """An optional encoder's package is not installed; the message names what to install."""
 
 
-def n_frames_of(audio: np.ndarray, fps: int = FPS, sr: int = SAMPLE_RATE) -> int:
-    """Frames of a clip: ``ceil(fps × duration)``, at least 1 (`audio.n_frames`' rule)."""
-    return max(1, math.ceil(round(fps * len(audio) / sr, 9)))
-
-
 def frame_centres(n_frames: int, fps: int = FPS) -> np.ndarray:
     """Centre times (s) of ``n_frames`` frames at ``fps``: ``(t + 0.5) / fps``, shape (n_frames,)."""
     return (np.arange(n_frames) + 0.5) / fps
@@ -121,17 +116,18 @@ def _mel_to_hz_htk(m):
     return 700.0 * (10.0 ** (np.asarray(m, float) / 2595.0) - 1.0)
 
 
+_SLANEY_LOGSTEP = math.log(6.4) / 27.0  # Slaney's mel: log-spaced above 1 kHz
+
+
 def _hz_to_mel_slaney(f):
     f = np.asarray(f, float)
     lin = f / (200.0 / 3)
-    logstep = math.log(6.4) / 27.0
-    return np.where(f >= 1000.0, 15.0 + np.log(np.maximum(f, 1e-9) / 1000.0) / logstep, lin)
+    return np.where(f >= 1000.0, 15.0 + np.log(np.maximum(f, 1e-9) / 1000.0) / _SLANEY_LOGSTEP, lin)
 
 
 def _mel_to_hz_slaney(m):
     m = np.asarray(m, float)
-    logstep = math.log(6.4) / 27.0
-    return np.where(m >= 15.0, 1000.0 * np.exp(logstep * (m - 15.0)), m * 200.0 / 3)
+    return np.where(m >= 15.0, 1000.0 * np.exp(_SLANEY_LOGSTEP * (m - 15.0)), m * 200.0 / 3)
 
 
 @lru_cache(maxsize=8)

@@ -15,6 +15,7 @@ import numpy as np
 import pandas as pd
 
 from blendtalk.ids import SPLITS, seeded_rank
+from blendtalk.seeding import rng
 
 PLAN_COLUMNS = ["utt_id", "text_id", "text", "style_id", "style", "emotion", "intensity", "voice",
                 "split", "sentence_emotion"]
@@ -23,11 +24,6 @@ PLAN_COLUMNS = ["utt_id", "text_id", "text", "style_id", "style", "emotion", "in
 def utt_id(text_id: str, style: str, voice: str) -> str:
     """First 16 hex digits of SHA-1 of (text_id, style text, voice): stable like text_id."""
     return hashlib.sha1("\x1e".join((text_id, style, voice)).encode("utf-8")).hexdigest()[:16]
-
-
-def _draw(*parts: object) -> int:
-    """A reproducible non-negative integer from `parts` (a per-item random draw)."""
-    return int(hashlib.sha1("\x1e".join(map(str, parts)).encode("utf-8")).hexdigest()[:12], 16)
 
 
 def sample_sentences(corpus: pd.DataFrame, per_split: Mapping[str, int], max_words: int,
@@ -65,15 +61,18 @@ def plan_utterances(corpus: pd.DataFrame, styles: pd.DataFrame, per_split: Mappi
     for row in sample_sentences(corpus, per_split, max_words, seed).itertuples(index=False):
         own = row.emotion if row.emotion in by_emotion else "neutral"
         others = [e for e in emotions if e != own]
-        others.sort(key=lambda e: _draw(seed, row.text_id, "emotion", e))
+        order = rng(seed, "speech.plan", row.text_id, "emotions").permutation(len(others))
+        others = [others[i] for i in order]
         for k, emotion in enumerate([own, *others[:styles_per_sentence - 1]]):
             candidates = by_emotion[emotion]
             intensity = getattr(row, "intensity", None)
             if k == 0 and intensity is not None and not pd.isna(intensity):
                 style = candidates.iloc[-1] if intensity >= 0.5 else candidates.iloc[0]
             else:
-                style = candidates.iloc[_draw(seed, row.text_id, "style", emotion) % len(candidates)]
-            voice = voices[_draw(seed, row.text_id, "voice", style["style_id"]) % len(voices)]
+                draw = rng(seed, "speech.plan", row.text_id, "style", emotion)
+                style = candidates.iloc[int(draw.integers(len(candidates)))]
+            draw = rng(seed, "speech.plan", row.text_id, "voice", str(style["style_id"]))
+            voice = voices[int(draw.integers(len(voices)))]
             records.append({
                 "utt_id": utt_id(row.text_id, style["text"], voice), "text_id": row.text_id,
                 "text": row.text, "style_id": style["style_id"], "style": style["text"],

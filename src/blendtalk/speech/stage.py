@@ -21,7 +21,6 @@ from blendtalk.speech.styles import prosody_of
 from blendtalk.speech.tts import Synthesis, get_voice
 
 FPS = 30
-INTENSITY_LETTERS = "ABCDE"
 
 
 def synthesize(text: str, voice: str, style: pd.Series | None = None) -> Synthesis:
@@ -39,7 +38,7 @@ def prototype_expressions(emotions: Sequence[str], mapping, scale: Mapping[str, 
     """`(N, 52)`: each emotion's first EMFACS prototype (resources/facs/emotion_prototypes.csv)
     at intensity C shifted by the prototype's per-AU offset, through the AU → ARKit mapping."""
     from blendtalk.annotate.backends.rules import load_prototypes
-    from blendtalk.blendshapes.mapping import expression
+    from blendtalk.blendshapes.mapping import INTENSITY_LETTERS, expression
 
     prototypes = load_prototypes()
     rows = []
@@ -229,3 +228,25 @@ def write_take(weights: np.ndarray, *, video: str | os.PathLike | None, audio: s
         render_video(video, rig, weights, settings, audio=audio, caption=caption, fps=FPS, crf=crf)
         written.append(str(video))
     return written
+
+
+def procedural_report(plan: pd.DataFrame, paths: Mapping[str, Mapping[str, str | os.PathLike]],
+                      rig) -> dict:
+    """Lip-sync scores of every utterance's procedural animation against its phone timings, on
+    the curves and on `rig`, summarised overall and per voice backend. `paths` maps
+    "alignments", "animations", "wavs" to {utt_id: file}."""
+    from blendtalk import tables
+
+    closed = closed_threshold(rig)
+    voices = plan.set_index("utt_id")["voice"]
+    rows = []
+    for utt_id in sorted(paths["animations"]):
+        curves = tables.read(paths["animations"][utt_id], tables.ANIMATION)[list(ARKIT_NAMES)].to_numpy()
+        scores = lipsync_scores(tables.read(paths["alignments"][utt_id], tables.ALIGNMENT), curves,
+                                read_wav(paths["wavs"][utt_id]), rig.mouth_opening(rig.pose(curves)),
+                                closed)
+        rows.append({"utt_id": utt_id, "backend": voices[utt_id].split(":")[0],
+                     "voice": voices[utt_id], **scores})
+    per_utterance = pd.DataFrame(rows)
+    return {"rig": rig.name, "rig_closed_threshold": closed, **summarise_scores(per_utterance),
+            "per_utterance": per_utterance.to_dict(orient="records")}
