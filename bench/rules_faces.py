@@ -8,7 +8,7 @@ cleaning (`corpora.build.build_source`, uncapped), annotates them with the rules
 every answer with `annotate.validate.parse_answer`, converts it to ARKit-52 with
 `blendshapes.mapping.expression` and prints one JSON object:
 
-* `distinct_ratio`: distinct 52-D expression vectors / rows (target >= 0.20);
+* `distinct_ratio`: distinct 52-D expression vectors / rows (target >= 0.20), also per source;
 * `label_variance_share`: between-emotion sum of squares / total sum of squares of the vectors,
   grouped by the corpus' primary emotion (target <= 0.70; 1.0 means the face is a function of
   the label);
@@ -68,6 +68,8 @@ def measure(rows: list[Row], labels: list[str]) -> dict:
     for emotion, channel in (("joy", "mouthSmileLeft"), ("sadness", "mouthFrownLeft"),
                              ("surprise", "jawOpen")):
         inside = labels_arr == emotion
+        if not inside.any() or inside.all():  # a source without (or only) this emotion
+            continue
         a, b = float(x[inside, INDEX[channel]].mean()), float(x[~inside, INDEX[channel]].mean())
         sanity[f"{emotion}:{channel}"] = {"in": round(a, 4), "elsewhere": round(b, 4),
                                           "higher_inside": a > b}
@@ -91,15 +93,18 @@ def main(argv: list[str] | None = None) -> int:
     if not (data / "goemotions" / "dev.tsv").exists():
         print(json.dumps({"skipped": f"{data} is absent (real corpora are optional)"}))
         return 0
-    rows, labels, per_source = [], [], {}
+    rows, labels, per_source, distinct = [], [], {}, {}
     for name, spec in sources(data).items():
         table, _, qc = build_source(name, spec, CleanOptions(), RATIOS)
         per_source[name] = qc["rows_kept"]
-        for rec in table.itertuples():
-            intensity = None if rec.intensity != rec.intensity else rec.intensity  # NaN → None
-            rows.append(Row(rec.text_id, rec.text, tuple(rec.emotions), intensity))
-            labels.append(rec.emotion)
-    out = {"rows_per_source": per_source, "all": measure(rows, labels)}
+        source_rows = [Row(rec.text_id, rec.text, tuple(rec.emotions),
+                           None if rec.intensity != rec.intensity else rec.intensity)  # NaN → None
+                       for rec in table.itertuples()]
+        distinct[name] = measure(source_rows, list(table.emotion))["distinct_ratio"]
+        rows += source_rows
+        labels += list(table.emotion)
+    out = {"rows_per_source": per_source, "distinct_ratio_per_source": distinct,
+           "all": measure(rows, labels)}
     print(json.dumps(out, indent=1))
     return 0
 
