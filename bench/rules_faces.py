@@ -53,7 +53,9 @@ def sources(data: Path) -> dict[str, dict]:
     }
 
 
-def measure(rows: list[Row], labels: list[str]) -> dict:
+def measure(rows: list[Row], labels: list[str], origins: list[str]) -> dict:
+    """The measures above over `rows` (one annotation each); `labels` are their primary
+    emotions and `origins` their source names (for the per-source distinct ratio)."""
     backend = make_backend({"backend": "rules"})
     mapping = load_mapping()
     t0 = time.perf_counter()
@@ -68,15 +70,18 @@ def measure(rows: list[Row], labels: list[str]) -> dict:
     for emotion, channel in (("joy", "mouthSmileLeft"), ("sadness", "mouthFrownLeft"),
                              ("surprise", "jawOpen")):
         inside = labels_arr == emotion
-        if not inside.any() or inside.all():  # a source without (or only) this emotion
-            continue
         a, b = float(x[inside, INDEX[channel]].mean()), float(x[~inside, INDEX[channel]].mean())
         sanity[f"{emotion}:{channel}"] = {"in": round(a, 4), "elsewhere": round(b, 4),
                                           "higher_inside": a > b}
     rounded = np.round(x, 6)
+    distinct = len(np.unique(rounded, axis=0))
+    origins_arr = np.array(origins)
+    per_source = {o: round(len(np.unique(rounded[origins_arr == o], axis=0))
+                           / int((origins_arr == o).sum()), 4) for o in dict.fromkeys(origins)}
     return {"rows": len(rows),
-            "distinct_expressions": int(len(np.unique(rounded, axis=0))),
-            "distinct_ratio": round(len(np.unique(rounded, axis=0)) / len(rows), 4),
+            "distinct_expressions": distinct,
+            "distinct_ratio": round(distinct / len(rows), 4),
+            "distinct_ratio_per_source": per_source,
             "label_variance_share": round(float(between / total), 4) if total else None,
             "neutral_rows_with_a_face": int(sum(1 for a, e in zip(anns, labels)
                                                if e == "neutral" and a.action_units)),
@@ -93,18 +98,16 @@ def main(argv: list[str] | None = None) -> int:
     if not (data / "goemotions" / "dev.tsv").exists():
         print(json.dumps({"skipped": f"{data} is absent (real corpora are optional)"}))
         return 0
-    rows, labels, per_source, distinct = [], [], {}, {}
+    rows, labels, origins, per_source = [], [], [], {}
     for name, spec in sources(data).items():
         table, _, qc = build_source(name, spec, CleanOptions(), RATIOS)
         per_source[name] = qc["rows_kept"]
-        source_rows = [Row(rec.text_id, rec.text, tuple(rec.emotions),
-                           None if rec.intensity != rec.intensity else rec.intensity)  # NaN → None
-                       for rec in table.itertuples()]
-        distinct[name] = measure(source_rows, list(table.emotion))["distinct_ratio"]
-        rows += source_rows
-        labels += list(table.emotion)
-    out = {"rows_per_source": per_source, "distinct_ratio_per_source": distinct,
-           "all": measure(rows, labels)}
+        for rec in table.itertuples():
+            intensity = None if rec.intensity != rec.intensity else rec.intensity  # NaN → None
+            rows.append(Row(rec.text_id, rec.text, tuple(rec.emotions), intensity))
+            labels.append(rec.emotion)
+            origins.append(name)
+    out = {"rows_per_source": per_source, "all": measure(rows, labels, origins)}
     print(json.dumps(out, indent=1))
     return 0
 
