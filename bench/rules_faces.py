@@ -31,6 +31,7 @@ from pathlib import Path
 import numpy as np
 
 from blendtalk.annotate.backends import Row, make_backend
+from blendtalk.annotate.run import rows_from_corpus
 from blendtalk.annotate.validate import parse_answer
 from blendtalk.arkit import INDEX
 from blendtalk.blendshapes.mapping import expression, load_mapping
@@ -102,11 +103,9 @@ def main(argv: list[str] | None = None) -> int:
     for name, spec in sources(data).items():
         table, _, qc = build_source(name, spec, CleanOptions(), RATIOS)
         per_source[name] = qc["rows_kept"]
-        for rec in table.itertuples():
-            intensity = None if rec.intensity != rec.intensity else rec.intensity  # NaN → None
-            rows.append(Row(rec.text_id, rec.text, tuple(rec.emotions), intensity))
-            labels.append(rec.emotion)
-            origins.append(name)
+        rows += rows_from_corpus(table)
+        labels += list(table["emotion"])
+        origins += [name] * len(table)
     out = {"rows_per_source": per_source, "all": measure(rows, labels, origins)}
     print(json.dumps(out, indent=1))
     return 0

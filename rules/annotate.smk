@@ -9,6 +9,36 @@ ANNOTATE = config["annotate"]
 
 ANNOTATE_SHARDS = shard_names(ANNOTATE["shards"])
 
+# Upper bounds per backend for the resource callables below: seconds per row and the job's base
+# memory (interpreter, model weights in host memory) in MB. rules: measured 1.2 ms a row on one
+# CPU (bench/rules_faces.py); transformers: the offline Gemma 270M config's ~10 s a row on 2 CPU
+# cores (a GPU is faster: an upper bound); vllm: batched Llama-3.3-70B on 2 GPUs, ~1 s a row,
+# with the safetensors shards passing through host memory while they load.
+ANNOTATE_COST = {"rules": (0.002, 600), "transformers": (10.0, 8000), "vllm": (1.0, 64000)}
+
+
+def annotate_shard_rows(input) -> int:
+    """Rows one shard annotates: the corpus' rows (the `limit`, if set) over the shards; the
+    corpus' MB stand in for its rows when the footer cannot be read."""
+    rows = parquet_rows(input.corpus) or int(input.size_mb * 5000)
+    if ANNOTATE["limit"] is not None:
+        rows = min(rows, ANNOTATE["limit"])
+    return -(-rows // ANNOTATE["shards"])
+
+
+def annotate_shard_mem_mb(wildcards, input) -> int:
+    """The backend's base memory plus the corpus table in pandas (about 10x its Parquet size: the
+    job reads the whole corpus and keeps its shard) and ~20 KB of answers and cache a row."""
+    return int(ANNOTATE_COST[ANNOTATE["backend"]][1] + 10 * input.size_mb
+               + 0.02 * annotate_shard_rows(input))
+
+
+def annotate_shard_runtime(wildcards, input) -> int:
+    """Minutes of one shard: its rows at the backend's seconds a row, times the retries of
+    invalid answers as a bound, plus 10 minutes of start-up (loading the model)."""
+    seconds = ANNOTATE_COST[ANNOTATE["backend"]][0] * annotate_shard_rows(input)
+    return int(10 + seconds * (1 + ANNOTATE["max_retries"]) / 60)
+
 
 rule annotate_shard:
     input:
@@ -28,6 +58,8 @@ rule annotate_shard:
     threads: 1 if ANNOTATE["backend"] == "rules" else workflow.cores
     resources:
         gpu=annotate_gpus(),
+        mem_mb=annotate_shard_mem_mb,
+        runtime=annotate_shard_runtime,
     conda:
         "../envs/annotate.yaml" if ANNOTATE["backend"] == "rules" else "../envs/annotate-llm.yaml"
     script:

@@ -25,6 +25,17 @@ def log_for(*parts: str) -> str:
     return str(LOGS.joinpath(*parts))
 
 
+def parquet_rows(path: str) -> int:
+    """Rows of a Parquet table from its footer (for resource callables); 0 when it cannot be read
+    yet (a dry run before the table exists)."""
+    try:
+        import pyarrow.parquet as pq
+
+        return pq.read_metadata(path).num_rows
+    except Exception:
+        return 0
+
+
 def annotate_gpus() -> int:
     """GPUs per annotation shard job (annotate.gpus_per_shard; by default only vllm asks)."""
     cfg = config["annotate"]

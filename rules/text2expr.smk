@@ -16,16 +16,6 @@ T2E_MODEL = result("models", "text2expr")
 T2E_SPEED_ONLY = ("encoder.device", "encoder.batch_size", "encoder.threads", "train.threads")
 
 
-def text2expr_rows(input) -> int:
-    """Rows of the expressions table (from its Parquet footer; 0 when it cannot be read yet)."""
-    try:
-        import pyarrow.parquet as pq
-
-        return pq.read_metadata(input.expressions).num_rows
-    except Exception:
-        return 0
-
-
 def text2expr_strings_per_row() -> int:
     """Strings embedded per training row: every view, each with its augmented variants."""
     return len(T2E["views"]) * (1 + T2E["augment"]["variants"])
@@ -37,7 +27,7 @@ def text2expr_mem_mb(wildcards, input) -> int:
     encoder, plus three float32 copies of the training rows' string embeddings (the cache, the
     pair table, the training tensor; 80% of the rows train), plus the tables and metric arrays
     (about 5 KB a row). The input's MB stand in for its rows when the footer cannot be read."""
-    rows = text2expr_rows(input) or int(input.size_mb * 2000)
+    rows = parquet_rows(input.expressions) or int(input.size_mb * 2000)
     dim = 384 if T2E["encoder"]["kind"] == "minilm" else 1024
     embeddings = 0.8 * rows * text2expr_strings_per_row() * dim * 4 * 3
     return int(1500 + embeddings / 1e6 + rows * 0.005)
@@ -47,7 +37,7 @@ def text2expr_runtime(wildcards, input) -> int:
     """Minutes of text2expr_train, an upper bound linear in the rows: encoding (about 2 ms a
     string on one CPU thread) and two trainings (the model and the reference-loss baseline) of at
     most `train.epochs` epochs (about 0.1 ms a row per epoch on CPU, validation included)."""
-    rows = text2expr_rows(input) or int(input.size_mb * 2000)
+    rows = parquet_rows(input.expressions) or int(input.size_mb * 2000)
     encode_s = 0.8 * rows * text2expr_strings_per_row() * 2e-3
     train_s = 2 * T2E["train"]["epochs"] * rows * 1e-4
     return int(10 + (encode_s + train_s) / 60)

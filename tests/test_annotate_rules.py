@@ -11,13 +11,16 @@ import time
 import pandas as pd
 import pytest
 
-from blendtalk.annotate.backends import Row, make_backend
-from blendtalk.annotate.backends.rules import load_prototypes
+from blendtalk.annotate.backends import Identity, Row, make_backend
+from blendtalk.annotate.backends.rules import load_displays, load_prototypes
+from blendtalk.annotate.run import row_key
 from blendtalk.annotate.cache import AnswerCache
 from blendtalk.annotate.run import annotate_shard, merge_shards
+from blendtalk.corpora.labels import load_label_map
 from blendtalk.annotate.validate import parse_answer
 from blendtalk.emotions import EMOTIONS
 from blendtalk.ids import text_id
+from blendtalk.paths import resource
 
 from conftest import make_workdir, run_snakemake
 
@@ -57,10 +60,55 @@ def test_intensity_and_lexicon():
     guess, boosted = annotate([Row("b" * 16, "I am scared of the dark", ()),
                                Row("b" * 16, "I am so scared of the dark", ())])
     assert guess.emotions == boosted.emotions == ["fear"]
-    assert dict(guess.action_units)[20] == "B"  # lexicon guesses are weaker than labels
-    assert dict(boosted.action_units)[20] == "C"  # "so" boosts the word after it
+    # the prototype's core AU carries the letter (later ones are graded within it)
+    assert dict(guess.action_units)[1] == "B"  # lexicon guesses are weaker than labels
+    assert dict(boosted.action_units)[1] == "C"  # "so" boosts the word after it
     (blank,) = annotate([Row("c" * 16, "The report is due on Monday.", ())])
     assert blank.emotions == ["neutral"] and blank.action_units == []
+
+
+def test_fine_labels_add_their_displays():
+    def face(emotion, *labels, text="Well, that happened today"):
+        (ann,) = annotate([Row("d" * 16, text, (emotion,), None, labels)])
+        return {au: "ABCDE".index(letter) for au, letter in ann.action_units}
+
+    joy, amused = face("joy", "joy"), face("joy", "amusement")
+    assert {6, 12} <= set(amused) and {25, 26} <= set(amused) and 26 not in joy  # laughter
+    sad, grief = face("sadness", "sadness"), face("sadness", "grief")
+    assert grief[1] == sad[1] + 1 and 17 in grief  # intense sadness, chin raised
+    assert face("surprise", "confusion")[4] >= 1 and 4 not in face("surprise", "surprise")
+    assert 64 in face("sadness", "embarrassment")  # gaze down (Keltner 1995)
+    # a display belongs to its emotion: amusement's laughter is not added to an angry face
+    assert face("anger", "amusement") == face("anger", "anger")
+
+
+def test_label_displays_cite_and_agree_with_the_goemotions_map():
+    displays = load_displays()
+    ekman = load_label_map(resource("resources/labels/goemotions.tsv"))
+    assert {"amusement", "grief", "confusion", "embarrassment"} <= set(displays)
+    for label, display in displays.items():
+        assert display.source and ekman[label] == display.emotion, label
+
+
+def test_bad_display_names_file_and_line(tmp_path):
+    bad = tmp_path / "displays.csv"
+    bad.write_text("label,emotion,shift,aus,note,source\n"
+                   "amusement,joy,0,25;99,,somebody (2020)\n", encoding="utf-8")
+    with pytest.raises(ValueError, match=r"displays.csv:2: AU 99 is not in the catalogue"):
+        load_displays(bad)
+    bad.write_text("label,emotion,shift,aus,note,source\namusement,joy,3,25,,x\n",
+                   encoding="utf-8")
+    with pytest.raises(ValueError, match=r"displays.csv:2: shift must be -1, 0 or 1"):
+        load_displays(bad)
+
+
+def test_cache_key_holds_fine_labels_only_where_the_backend_reads_them():
+    rules = make_backend({"backend": "rules"})
+    vllm = Identity("vllm", "some/model", "f" * 12)
+    a = Row("e" * 16, "Ha, good one.", ("joy",), None, ("amusement",))
+    b = Row("e" * 16, "Ha, good one.", ("joy",), None, ("joy",))
+    assert row_key(rules, {}, a) != row_key(rules, {}, b)
+    assert row_key(vllm, {}, a) == row_key(vllm, {}, b)  # the prompt does not show them
 
 
 def test_rules_deterministic():

@@ -213,3 +213,20 @@ def test_many_cues_stay_within_the_schema_limit():
             "pouted and stared?!")
     ann, = annotate(row(text, ("fear", "disgust", "anger", "sadness")))
     assert len(ann.action_units) <= 12 and ann.status == "ok"
+
+
+def test_sentiment_strength_grades_a_valenced_face_within_its_letter():
+    flat, strong = "It is what it is.", "The worst, most horrible day."  # no lexicon words
+    assert analyse(flat).shift == analyse(strong).shift == 0 and not analyse(strong).emotions()
+    calm, grim = annotate(row(flat, ("sadness",)), row(strong, ("sadness",)))
+    assert level(calm, 1) == level(grim, 1)  # the letter is the words' and the label's
+    assert level(grim, 15) == level(calm, 15) + 1  # a later AU lags in the flat sentence
+    # VADER measures valence, not surprise: a surprised face is not graded by it
+    assert annotate(row(flat, ("surprise",))) == annotate(row(strong, ("surprise",)))
+    # a corpus intensity places the face within its letter instead (0.5 → C, halfway)
+    assert rules.within_letter(row(strong, ("sadness",), 0.5), "sadness") == pytest.approx(0.5)
+
+
+def test_lengthened_words_are_shortened_for_sentiment_too():
+    assert rules_words.unlengthened("I am saaaad, SOOOO sad", {"sad"}) == "I am sad, SO sad"
+    assert rules._sentiment("I am saaaad today") == rules._sentiment("I am sad today") < 0

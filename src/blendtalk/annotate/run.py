@@ -68,12 +68,14 @@ def row_key(backend: Backend | Identity, cfg: dict[str, Any], row: Row) -> str:
     sampling (LLMs only: the rules backend ignores it), and the prompt's inputs."""
     llm = backend.name != "rules"
     hints = cfg.get("hints", True) or not llm
+    # the prompt does not show the corpus' own labels; the rules read them (label displays)
+    seen = {} if llm else {"source_labels": list(row.source_labels)}
     return cache_key(backend=backend.name, model=backend.model, fingerprint=backend.fingerprint,
                      prompt_version=PROMPT_VERSION if llm else None,
                      sampling=cfg.get("sampling", {}) if llm else None,
                      text=row.text,
                      emotions=list(row.emotions) if hints else None,
-                     intensity=row.intensity if hints else None)
+                     intensity=row.intensity if hints else None, **seen)
 
 
 def prompt_version_of(backend: Backend) -> str:
@@ -163,7 +165,8 @@ def rows_from_corpus(df: pd.DataFrame) -> list[Row]:
     for rec in df.itertuples(index=False):
         emotions = tuple(rec.emotions) if rec.emotions is not None else ()
         intensity = None if rec.intensity is None or pd.isna(rec.intensity) else float(rec.intensity)
-        out.append(Row(str(rec.text_id), str(rec.text), emotions, intensity))
+        labels = tuple(rec.source_labels) if rec.source_labels is not None else ()
+        out.append(Row(str(rec.text_id), str(rec.text), emotions, intensity, labels))
     return out
 
 

@@ -15,13 +15,15 @@ from typing import Protocol
 class Row:
     """One sentence to annotate, with the corpus hints the prompt may use.
 
-    `emotions` are corpus labels in the common set (may be empty); `intensity` in [0, 1] or None.
+    `emotions` are corpus labels in the common set (may be empty); `intensity` in [0, 1] or None;
+    `source_labels` the corpus' own labels, verbatim (GoEmotions' 27: `amusement`, `grief`, ...).
     """
 
     text_id: str
     text: str
     emotions: tuple[str, ...] = ()
     intensity: float | None = None
+    source_labels: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)

@@ -12,13 +12,17 @@ a table under `resources/lexicon/` with its rationale and source):
   for a word guess; then shifted by the words (boosters/diminishers, `!`, `!!`, ALL-CAPS words,
   elongated words, emoji, emphatic negation) and the emotion's own words (their strength, and one
   letter more for two or more of them): at most ±2 letters, ±1 when the corpus gave an intensity
-  (it already reflects the wording); with a corpus intensity a prototype's later AUs lag
-  `RECRUITMENT_LAG` letter per rank, so intensities within one letter still differ;
+  (it already reflects the wording); the place within the letter (the corpus intensity's, else
+  for a valenced emotion the sentence's VADER sentiment strength) grades the face: a prototype's
+  later AUs lag one letter while that place is below `RECRUITMENT_LAG` per rank;
 * action units, in order of precedence (an AU already chosen, or one the catalogue scores as
   incompatible with a chosen one, is skipped): the AUs of facial-action words (`smiled` → 6+12,
   `gasped` → 1+2+5+26; their letters shifted with the sentence); the primary emotion's prototype
   (`resources/facs/emotion_prototypes.csv`, variant chosen by the text_id hash) at that intensity
-  plus per-AU offsets; the second (and third) emotion's prototype one (two) letter(s) weaker (the
+  plus per-AU offsets, then the displays of the row's fine-grained corpus labels that belong to
+  the emotion (`resources/facs/label_displays.csv`: GoEmotions' `amusement` adds laughter's
+  parted lips and dropped jaw to joy's smile, `grief` makes sadness one letter stronger,
+  `confusion` lowers the brows; each with its source); the second (and third) emotion's prototype one (two) letter(s) weaker (the
   blend: the union of the prototypes' AUs); the punctuation AUs (a question's brow raise, an
   exclamation's parted lips) where free. A `neutral` label keeps the face
   blank unless the words name an action or an emotion (shown one letter weaker still);
@@ -48,12 +52,14 @@ from blendtalk.facs.catalogue import INTENSITY_LETTERS, load_catalogue
 from blendtalk.ids import short_hash
 
 RULES_MODEL = "blendtalk-rules-v1"
-#: Version of the rules themselves (2: word rules); part of the fingerprint, so cached answers of
+#: Version of the rules themselves (2: word rules; 3: label displays); part of the fingerprint, so cached answers of
 #: an older version are never reused. `RULES_MODEL` keeps its name for the tables' `model` column.
-RULES_VERSION = 2
+RULES_VERSION = 3
 MAX_FACES = 3  # emotions whose prototypes are blended: primary, secondary, tertiary
-RECRUITMENT_LAG = 0.3  # letters per prototype rank, see `_recruitment_lag`
+RECRUITMENT_LAG = 0.2  # letters per prototype rank, see `_recruitment_lag`
+UNVALENCED = ("surprise",)  # emotions whose strength VADER's valence cannot grade
 PROTOTYPES_CSV = resource("resources/facs/emotion_prototypes.csv")
+DISPLAYS_CSV = resource("resources/facs/label_displays.csv")
 PHRASES_CSV = resource("resources/facs/au_phrases.csv")
 LEXICON_CSV = rules_words.LEXICON_CSV
 _ADVERBS = {"A": ("faintly", "barely"), "B": ("slightly", "lightly"),
@@ -78,31 +84,73 @@ class Prototype:
     source: str
 
 
+@dataclass(frozen=True)
+class Display:
+    """What a fine-grained corpus label adds to its emotion's prototype: a shift of the
+    emotion's letter and AUs of its own (offsets relative to that letter)."""
+
+    label: str
+    emotion: str
+    shift: int
+    aus: tuple[tuple[int, int], ...]
+    note: str
+    source: str
+
+
+def _parse_aus(text: str, where: str) -> tuple[tuple[int, int], ...]:
+    """`"6;12;25:-1"` → ((6, 0), (12, 0), (25, -1)): AUs with letter offsets, each in the catalogue."""
+    numbers = set(load_catalogue().numbers)
+    aus = []
+    for part in filter(None, text.split(";")):
+        au, _, offset = part.partition(":")
+        if int(au) not in numbers:
+            raise ValueError(f"{where}: AU {au} is not in the catalogue")
+        aus.append((int(au), int(offset or 0)))
+    return tuple(aus)
+
+
+def _cited_records(path: Path):
+    """(where, record) per row of an authored CSV whose every row must cite its `source`."""
+    with open(path, encoding="utf-8", newline="") as fh:
+        for line, rec in enumerate(csv.DictReader(fh), start=2):
+            where = f"{path}:{line}"
+            if rec["emotion"] not in EMOTIONS:
+                raise ValueError(f"{where}: emotion {rec['emotion']!r} not in {EMOTIONS}")
+            if not rec["source"].strip():
+                raise ValueError(f"{where}: every row must cite its source")
+            yield where, rec
+
+
 @lru_cache(maxsize=1)
 def load_prototypes(path: Path = PROTOTYPES_CSV) -> dict[str, tuple[Prototype, ...]]:
     """Prototypes per emotion; checks every emotion of the label set has one and every AU is in
     the catalogue. Errors name the file and line."""
-    numbers = set(load_catalogue().numbers)
     out: dict[str, list[Prototype]] = {}
-    with open(path, encoding="utf-8", newline="") as fh:
-        for line, rec in enumerate(csv.DictReader(fh), start=2):
-            if rec["emotion"] not in EMOTIONS:
-                raise ValueError(f"{path}:{line}: emotion {rec['emotion']!r} not in {EMOTIONS}")
-            aus = []
-            for part in filter(None, rec["aus"].split(";")):
-                au, _, offset = part.partition(":")
-                if int(au) not in numbers:
-                    raise ValueError(f"{path}:{line}: AU {au} is not in the catalogue")
-                aus.append((int(au), int(offset or 0)))
-            if not rec["source"].strip():
-                raise ValueError(f"{path}:{line}: every prototype must cite its source")
-            out.setdefault(rec["emotion"], []).append(
-                Prototype(rec["emotion"], int(rec["variant"]), tuple(aus), rec["note"].strip(),
-                          rec["source"].strip()))
+    for where, rec in _cited_records(path):
+        out.setdefault(rec["emotion"], []).append(
+            Prototype(rec["emotion"], int(rec["variant"]), _parse_aus(rec["aus"], where),
+                      rec["note"].strip(), rec["source"].strip()))
     missing = [e for e in EMOTIONS if e not in out]
     if missing:
         raise ValueError(f"{path}: no prototype for {missing}")
     return {e: tuple(v) for e, v in out.items()}
+
+
+@lru_cache(maxsize=1)
+def load_displays(path: Path = DISPLAYS_CSV) -> dict[str, Display]:
+    """Displays per fine-grained corpus label (GoEmotions' `amusement`, `grief`, ...). Errors
+    name the file and line."""
+    out: dict[str, Display] = {}
+    for where, rec in _cited_records(path):
+        label = rec["label"].strip()
+        if label in out:
+            raise ValueError(f"{where}: label {label!r} has a display already")
+        shift = int(rec["shift"] or 0)
+        if abs(shift) > 1:
+            raise ValueError(f"{where}: shift must be -1, 0 or 1 letters, got {shift}")
+        out[label] = Display(label, rec["emotion"], shift, _parse_aus(rec["aus"], where),
+                             rec["note"].strip(), rec["source"].strip())
+    return out
 
 
 @lru_cache(maxsize=1)
@@ -145,14 +193,48 @@ def base_intensity(row: Row, labelled: bool, shift: int = 0) -> int:
     return _clamp(base + max(-limit, min(limit, shift)))
 
 
-def _recruitment_lag(row: Row, k: int) -> int:
-    """0 or 1: with a continuous corpus intensity, the prototype's later AUs (file order: core
-    first) reach the bin's letter only in the upper part of the bin, lagging RECRUITMENT_LAG letters
-    per rank (at most two ranks), so intensities within one letter still give graded faces."""
-    if row.intensity is None or k == 0:
-        return 0
-    level = min(4.999, max(0.0, row.intensity * 5))
-    return int(level) - int(max(0.0, level - RECRUITMENT_LAG * min(k, 2)))
+def within_letter(row: Row, emotion: str) -> float | None:
+    """Where in its letter the emotion's strength lies, in [0, 1): the corpus intensity's place
+    in its A–E bin; without one, for a valenced emotion, the magnitude of the sentence's VADER
+    compound sentiment (Hutto & Gilbert 2014: human-rated word valences with VADER's own booster,
+    negation, capitals and `!` rules), so that two sentences of one emotion and letter still
+    differ by how strongly they are worded. None for surprise (VADER measures valence, which says
+    nothing about how surprised a sentence is). The letter itself comes from `base_intensity`:
+    VADER does not move it, as the word rules already do and would count twice."""
+    if row.intensity is not None:
+        level = min(4.999, max(0.0, row.intensity * 5))
+        return level - int(level)
+    if emotion in UNVALENCED:
+        return None
+    return min(0.999, abs(_sentiment(row.text)))
+
+
+@lru_cache(maxsize=4096)  # one sentence's faces (up to MAX_FACES) ask for it in turn
+def _sentiment(text: str) -> float:
+    """VADER's compound sentiment of `text`, in [-1, 1], its lengthened words shortened first
+    (VADER's lexicon has `sad`, not `saaaad`; the lengthening counts in the word rules)."""
+    vader = _vader()
+    return vader.polarity_scores(rules_words.unlengthened(text, vader.lexicon))["compound"]
+
+
+@lru_cache(maxsize=1)
+def _vader() -> Any:
+    from vaderSentiment.vaderSentiment import SentimentIntensityAnalyzer
+    return SentimentIntensityAnalyzer()
+
+
+def _recruitment_lag(position: float | None, k: int) -> int:
+    """0 or 1: the prototype's later AUs (file order: core first) reach the letter only in the
+    upper part of it (`position` from `within_letter`), lagging RECRUITMENT_LAG letters per rank
+    (at most four ranks), so strengths within one letter still give graded faces."""
+    return int(position is not None and position < RECRUITMENT_LAG * min(k, 4))
+
+
+def displays_of(row: Row, emotion: str) -> list[Display]:
+    """The displays of the row's fine-grained corpus labels that belong to `emotion`."""
+    table = load_displays()
+    return [table[lab] for lab in dict.fromkeys(row.source_labels)
+            if lab in table and table[lab].emotion == emotion]
 
 
 def _clamp(i: int) -> int:
@@ -197,13 +279,19 @@ def annotate_row(row: Row) -> dict[str, Any]:
         # the emotion's own words add their strength (furious > angry > annoyed)
         # and two or more words for it one letter more (VADER sums the words' intensities)
         own = cues.vote_shift.get(emotion, 0) + (cues.votes[emotion] >= 2)
-        base = base_intensity(row, bool(feeling), cues.shift + own)
+        displays = displays_of(row, emotion)
+        shown = sum(d.shift for d in displays)
+        base = base_intensity(row, bool(feeling), cues.shift + own + shown)
         # each later emotion (and a word emotion under a neutral label) is one letter weaker
         weaker = rank + (emotions[0] == "neutral")
+        position = within_letter(row, emotion)
         for k, (au, offset) in enumerate(proto.aus):
-            add(au, base + offset - weaker - _recruitment_lag(row, k))
-        if proto.note and rank == 0 and emotions[0] != "neutral":
-            notes.append(proto.note)
+            add(au, base + offset - weaker - _recruitment_lag(position, k))
+        for display in displays:  # after the prototype's AUs, which keep precedence
+            for au, offset in display.aus:
+                add(au, base + offset - weaker)
+        if rank == 0 and emotions[0] != "neutral":
+            notes += [n for n in (proto.note, *(d.note for d in displays)) if n]
     for au, letter in cues.question_aus.items():
         add(au, letter)
     action_units = [{"au": au, "intensity": INTENSITY_LETTERS[i]} for au, i in sorted(chosen.items())]
@@ -243,7 +331,8 @@ def fingerprint() -> str:
     """Hash of the annotator's resources, part of the answer cache key."""
     parts = [RULES_MODEL, str(RULES_VERSION)] + [
         p.read_text(encoding="utf-8")
-        for p in (PROTOTYPES_CSV, PHRASES_CSV, *WORD_TABLES, load_catalogue().source)]
+        for p in (PROTOTYPES_CSV, DISPLAYS_CSV, PHRASES_CSV, *WORD_TABLES,
+                  load_catalogue().source)]
     parts += [Path(f).read_text(encoding="utf-8") for f in (__file__, rules_words.__file__)]
     return short_hash(parts)
 
@@ -255,7 +344,8 @@ class RulesBackend:
     model = RULES_MODEL
 
     def __init__(self, cfg: dict[str, Any] | None = None) -> None:
-        load_prototypes(), load_phrases(), load_tables()  # fail early on bad resources
+        # fail early on bad resources
+        load_prototypes(), load_displays(), load_phrases(), load_tables()
         self.fingerprint = fingerprint()
 
     def annotate(self, rows: Sequence[Row], seed: int) -> list[Answer]:

@@ -25,6 +25,7 @@ from __future__ import annotations
 import csv
 import re
 from collections import Counter
+from collections.abc import Collection
 from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
@@ -57,6 +58,7 @@ FUNCTION_WORDS = frozenset(
 _TOKEN = re.compile(r"[a-z0-9']+")
 _CAPS = re.compile(r"\b[A-Z]{2,}\b")
 _RUN = re.compile(r"([a-z])\1{2,}")  # a letter three or more times: "soooo"
+_WORD = re.compile(r"[A-Za-z]+")
 _APOSTROPHES = str.maketrans({"\u2019": "'", "\u2018": "'", "\u02bc": "'"})
 
 
@@ -240,6 +242,26 @@ def shouts(text: str) -> bool:
         for w in words)
 
 
+def shortened(word: str, known: Collection[str]) -> str:
+    """A lengthened lower-case word as the first of its doubled- or single-letter forms that is in
+    `known` ("saaaad" → "sad", "goooood" → "good"), else the single-letter form ("soooo" → "so",
+    for the boosters); a word without a run of three letters as it is."""
+    candidates = (_RUN.sub(r"\1\1", word), _RUN.sub(r"\1", word))
+    return next((c for c in candidates if c in known), candidates[1])
+
+
+def unlengthened(text: str, known: Collection[str]) -> str:
+    """`text` with every lengthened word `shortened` against `known`; a shouted word stays in
+    capitals ("SOOOO sad" → "SO sad")."""
+    def short(m: re.Match) -> str:
+        word = m.group()
+        if not _RUN.search(word.lower()):
+            return word
+        out = shortened(word.lower(), known)
+        return out.upper() if word.isupper() else out
+    return _WORD.sub(short, text)
+
+
 def analyse(text: str) -> WordCues:
     """The word rules applied to one sentence (see the module docstring)."""
     t = load_tables()
@@ -280,13 +302,7 @@ def analyse(text: str) -> WordCues:
     for i, token in enumerate(doc.tokens):
         if _RUN.search(token):
             elongated = True
-            for short in (_RUN.sub(r"\1\1", token), _RUN.sub(r"\1", token)):
-                if short in t.lexicon:
-                    token = doc.tokens[i] = short
-                    break
-            else:
-                doc.tokens[i] = _RUN.sub(r"\1", token)  # "soooo" → "so" for the boosters
-                token = doc.tokens[i]
+            token = doc.tokens[i] = shortened(token, t.lexicon)
         emotion = t.lexicon.get(token)
         if emotion is None or doc.used[i]:
             continue
