@@ -8,19 +8,17 @@ default settings otherwise. A validation script, not a CI test.
 
 Runs Snakemake in a disposable workflow copy (blendtalk.workdir.make_workdir) with an overlay
 config that replaces the bundled corpora by the real file, one stage target at a time so that
-each stage's wall time is measured. Prints one JSON object: the corpus qc (rows read, kept and
+each stage's wall time and peak memory are measured (blendtalk.workdir.run_stages). Prints one JSON object: the corpus qc (rows read, kept and
 dropped per reason), the annotation status counts, the expression rows per split, the text2expr
 test metrics (retrieval both ways against chance, the baselines, cross-modal MSE, emotion
-accuracy, gallery size and distinct expressions, epochs, training time) and the seconds per
-stage. Snakemake's output goes to <workdir>/snakemake.log; all outputs stay in <workdir>.
+accuracy, gallery size and distinct expressions, epochs, training time) and the seconds and
+peak RSS per stage. Snakemake's output goes to <workdir>/snakemake.log; all outputs stay in <workdir>.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
-import os
-import subprocess
 import sys
 import tempfile
 import time
@@ -31,7 +29,7 @@ import pandas as pd
 import yaml
 
 from blendtalk.config import REPO_ROOT
-from blendtalk.workdir import make_workdir
+from blendtalk.workdir import StageFailed, make_workdir, run_stages
 
 #: Stage name → the target that completes it, in DAG order.
 STAGES = {
@@ -56,30 +54,6 @@ def overlay_config(data: Path) -> dict[str, Any]:
         "label_map": "resources/labels/goemotions.tsv",
     }
     return {"corpora": {"sources": sources, "cap": {"per_emotion": None, "per_source": None}}}
-
-
-def run_stages(workdir: Path, configfile: Path, log_path: Path) -> dict[str, float]:
-    """Build each stage's target with Snakemake (output appended to `log_path`); seconds per
-    stage. Exits with the log's tail when a stage fails."""
-    snakemake = Path(sys.executable).parent / "snakemake"
-    env = {**os.environ, "HF_HUB_OFFLINE": "1"}
-    seconds: dict[str, float] = {}
-    with open(log_path, "w", encoding="utf-8") as log:
-        for stage, target in STAGES.items():
-            print(f"[{time.strftime('%H:%M:%S')}] {stage}: {target}", file=sys.stderr)
-            log.write(f"\n===== {stage}: {target}\n")
-            log.flush()
-            t0 = time.perf_counter()
-            # the target goes first: --configfile takes every argument that follows it
-            proc = subprocess.run([str(snakemake), target, "--cores", "2",
-                                   "--configfile", str(configfile)], cwd=workdir, env=env,
-                                  stdout=log, stderr=subprocess.STDOUT, check=False)
-            seconds[stage] = round(time.perf_counter() - t0, 1)
-            if proc.returncode != 0:
-                tail = "".join(log_path.read_text(encoding="utf-8").splitlines(True)[-40:])
-                sys.exit(f"stage {stage} failed (snakemake exit {proc.returncode}); "
-                         f"log {log_path}, rule logs under {workdir / 'logs'}:\n{tail}")
-    return seconds
 
 
 def _retrieval(metrics: dict[str, float]) -> dict[str, float]:
@@ -157,12 +131,16 @@ def main() -> None:
     configfile = workdir / "overlay.yaml"
     configfile.write_text(yaml.safe_dump(overlay_config(data), sort_keys=False), encoding="utf-8")
     t0 = time.perf_counter()
-    seconds = run_stages(workdir, configfile, workdir / "snakemake.log")
+    try:
+        stages = run_stages(workdir, STAGES, workdir / "snakemake.log",
+                            ["--configfile", str(configfile)])
+    except StageFailed as exc:
+        sys.exit(str(exc))
     print(json.dumps({
         "data": str(data / "dev.tsv"),
         "workdir": str(workdir),
         **summarise(workdir / "results"),
-        "stage_seconds": seconds,
+        "stages": stages,
         "total_seconds": round(time.perf_counter() - t0, 1),
     }, indent=1))
 

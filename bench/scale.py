@@ -18,6 +18,18 @@ Prints one JSON object: per size the wall seconds (whole stage, and training), t
 the process (resource.getrusage) and the peak over the RSS after imports and data generation
 (`stage_peak_mb`), epochs run, and the exponents b of time ≈ a·rows^b and memory ≈ a·rows^b
 (1 is linear; the dense validation mask made memory go as rows^2).
+
+    .venv/bin/python bench/scale.py --chain --rows 10000 25000 69000 [--shared ../shared]
+
+`--chain` runs the whole chain instead, corpora → annotation → blendshapes → text2expr metrics,
+through Snakemake in a disposable workflow copy per size (blendtalk.workdir.run_stages), with the
+settings of configs/full.yaml (rules annotator, no cap) and the real encoder. The corpus: the real
+GoEmotions dev split and WASSA-2017 from <shared>/data (12,528 rows read), in their own formats,
+repeated until `rows` rows are read, each repeat opening with another discourse marker ("Well,
+", "Honestly, ", ...) so its text (and text_id) is new: real sentence lengths, labels and
+intensities at any size. `rows` counts rows read; cleaning keeps ~93% (69,000 read → ~64,000
+kept, the issue's full-corpus size). Prints per size and stage the wall seconds and the peak RSS
+of the stage's largest job, the total, and the fitted exponents per stage and in total.
 """
 
 from __future__ import annotations
@@ -33,6 +45,8 @@ import time
 from pathlib import Path
 
 import numpy as np
+
+REPO = Path(__file__).resolve().parent.parent
 
 
 class HashEncoder:
@@ -110,6 +124,100 @@ def one(rows: int, epochs: int, distinct_frac: float, variants: int) -> dict:
             "val_rows_per_epoch": m.get("val_rows_per_epoch"), "patience": m.get("patience")}
 
 
+CHAIN_STAGES = {
+    "corpora": "results/corpora/qc.json",
+    "annotate": "results/annotations/descriptions.parquet",
+    "blendshapes": "results/blendshapes/expressions.parquet",
+    "text2expr": "results/metrics/text2expr.json",
+}
+MARKERS = ("", "Well, ", "Honestly, ", "So ", "Anyway, ", "To be fair, ", "Also, ", "Still, ",
+           "Right, ", "Look, ", "Okay, ", "And ")
+
+
+def real_lines(data: Path) -> dict[str, list[list[str]]]:
+    """The real corpora's records by format: GoEmotions dev (text, label ids, id) and the WASSA
+    tweets (id, text, emotion, intensity), split on tabs as written."""
+    ge = [ln.split("\t") for ln in (data / "goemotions" / "dev.tsv").read_text(
+        encoding="utf-8").splitlines()]
+    tweets = [ln.split("\t") for f in sorted((data / "tweet_intensity").glob("*.csv"))
+              for ln in f.read_text(encoding="utf-8").splitlines() if ln.strip()]
+    return {"goemotions": ge, "tweets": tweets}
+
+
+def chain_corpus(rows: int, data: Path, out: Path) -> dict:
+    """Write `rows` records (the real ones, then repeats with a new opening) in the sources'
+    formats under `out`; the corpora.sources config section that reads them."""
+    lines = real_lines(data)
+    pool = [("goemotions", r) for r in lines["goemotions"]] + [("tweets", r) for r in lines["tweets"]]
+    pool = [pool[i] for i in np.random.default_rng(0).permutation(len(pool))]  # sources mixed
+    if rows > len(pool) * len(MARKERS):
+        raise SystemExit(f"--rows {rows}: at most {len(pool) * len(MARKERS)} with these corpora")
+    written: dict[str, list[str]] = {"goemotions": [], "tweets": []}
+    for i in range(rows):
+        fmt, rec = pool[i % len(pool)]
+        k = i // len(pool)
+        if fmt == "goemotions":  # text, labels, id
+            written[fmt].append("\t".join([MARKERS[k] + rec[0], rec[1], f"{rec[2]}r{k}"]))
+        else:  # id, text, emotion, intensity
+            written[fmt].append("\t".join([f"{rec[0]}r{k}", MARKERS[k] + rec[1], *rec[2:]]))
+    out.mkdir(parents=True, exist_ok=True)
+    (out / "goemotions.tsv").write_text("\n".join(written["goemotions"]) + "\n", encoding="utf-8")
+    (out / "tweets.csv").write_text("\n".join(written["tweets"]) + "\n", encoding="utf-8")
+    return {
+        "goemotions": {"format": "goemotions_simplified", "files": [str(out / "goemotions.tsv")],
+                       "labels_file": str(data / "goemotions" / "labels.txt"),
+                       "label_map": "resources/labels/goemotions.tsv"},
+        "tweet_intensity": {"format": "tweet_intensity", "files": [str(out / "tweets.csv")],
+                            "label_map": "resources/labels/tweet_intensity.tsv"},
+    }
+
+
+def chain(rows: int, data: Path, workdir: Path) -> dict:
+    """The chain at `rows` rows read, in a fresh workflow copy under `workdir`."""
+    import yaml
+
+    from blendtalk.workdir import StageFailed, make_workdir, run_stages
+
+    wd = make_workdir(workdir / f"rows{rows}")
+    with open(REPO / "configs" / "full.yaml", encoding="utf-8") as fh:
+        overlay = yaml.safe_load(fh)
+    with open(REPO / "config.yaml", encoding="utf-8") as fh:  # Snakemake merges over it
+        bundled = yaml.safe_load(fh)["corpora"]["sources"]
+    overlay["corpora"]["sources"] = {**{name: {"enabled": False} for name in bundled},
+                                     **chain_corpus(rows, data, wd / "data")}
+    (wd / "overlay.yaml").write_text(yaml.safe_dump(overlay, sort_keys=False), encoding="utf-8")
+    try:
+        stages = run_stages(wd, CHAIN_STAGES, wd / "snakemake.log", ["--configfile", "overlay.yaml"])
+    except StageFailed as exc:
+        raise SystemExit(str(exc)) from None
+    qc = json.loads((wd / "results" / "corpora" / "qc.json").read_text(encoding="utf-8"))
+    return {"rows_read": rows, "rows_kept": qc["corpus"]["rows_out"], "stages": stages,
+            "total_s": round(sum(v["seconds"] for v in stages.values()), 1),
+            "peak_rss_mb": max(v["peak_rss_mb"] for v in stages.values())}
+
+
+def chain_main(sizes: list[int], shared: Path, workdir: Path | None) -> int:
+    data = shared / "data"
+    if not (data / "goemotions" / "dev.tsv").is_file():
+        print(json.dumps({"skipped": f"{data} is absent (the chain bench needs the real corpora)"}))
+        return 0
+    workdir = workdir or Path(tempfile.mkdtemp(prefix="blendtalk-scale-chain-"))
+    results = []
+    for rows in sorted(sizes):
+        results.append(chain(rows, data, workdir))
+        print(f"# {results[-1]}", file=sys.stderr)
+    n = [r["rows_kept"] for r in results]
+    exponents = {stage: {"seconds": slope(n, [r["stages"][stage]["seconds"] for r in results]),
+                         "peak_rss_mb": slope(n, [r["stages"][stage]["peak_rss_mb"]
+                                                  for r in results])}
+                 for stage in CHAIN_STAGES}
+    exponents["total"] = {"seconds": slope(n, [r["total_s"] for r in results]),
+                          "peak_rss_mb": slope(n, [r["peak_rss_mb"] for r in results])}
+    print(json.dumps({"sizes": results, "exponent": exponents, "workdir": str(workdir),
+                      "config": "configs/full.yaml"}, indent=2))
+    return 0
+
+
 def slope(x: list[float], y: list[float]) -> float | None:
     """Least-squares slope of log y on log x (None with fewer than two sizes)."""
     if len(x) < 2 or min(y) <= 0:
@@ -123,8 +231,13 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--epochs", type=int, default=3)
     ap.add_argument("--distinct-frac", type=float, default=0.05)
     ap.add_argument("--variants", type=int, default=0)
+    ap.add_argument("--chain", action="store_true", help="the whole chain through Snakemake")
+    ap.add_argument("--shared", type=Path, default=REPO.parent / "shared")
+    ap.add_argument("--workdir", type=Path, default=None, help="--chain: where the copies go")
     ap.add_argument("--one", type=int, help=argparse.SUPPRESS)  # internal: one size, this process
     args = ap.parse_args(argv)
+    if args.chain:
+        return chain_main(args.rows, args.shared, args.workdir)
     if args.one:
         print(json.dumps(one(args.one, args.epochs, args.distinct_frac, args.variants)))
         return 0

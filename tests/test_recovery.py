@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 
 from blendtalk.io import atomic_dir, atomic_path, stale_temporaries
-from blendtalk.workdir import has_stale_lock, main as workdir_main
+from blendtalk.workdir import StageFailed, has_stale_lock, main as workdir_main, run_stages
 from conftest import make_workdir, readme_command, run_snakemake, snakemake_env
 
 TARGET = "results/rig/reference_head.npz"
@@ -136,3 +136,13 @@ def test_failing_rule_writes_its_traceback_into_its_log(tmp_path):
     assert "Traceback (most recent call last)" in log and "in load" in log
     assert "ValueError: no such column: emotion" in log
     assert "no such column: emotion" in proc.stdout + proc.stderr  # still on stderr too
+
+
+def test_run_stages_measures_each_stage_and_names_the_failing_one(tmp_path):
+    workdir = make_workdir(tmp_path / "wd")
+    stages = run_stages(workdir, {"rig": TARGET}, tmp_path / "stages.log")
+    assert (workdir / TARGET).is_file() and set(stages) == {"rig"}
+    # the job's own peak (a Python process with numpy), not the parent's or zero
+    assert stages["rig"]["seconds"] > 0 and 30 < stages["rig"]["peak_rss_mb"] < 4000
+    with pytest.raises(StageFailed, match=r"(?s)stage nothing failed .*MissingRuleException"):
+        run_stages(workdir, {"nothing": "results/no/such/file"}, tmp_path / "stages.log")

@@ -1,6 +1,6 @@
 """Workflow directories: a disposable copy of the workflow, for running Snakemake away from the
-repository's results/ (tests, benchmarks, real-data validation scripts), and the recovery of a
-directory whose Snakemake run was killed.
+repository's results/ (tests, benchmarks, real-data validation scripts), stage by stage with the
+time and peak memory of each, and the recovery of a directory whose Snakemake run was killed.
 
 `python -m blendtalk.workdir stale-lock [DIR]` exits 0 when DIR (default: here) holds a Snakemake
 lock that no running Snakemake process owns (what `kill -9` leaves; `snakemake --unlock` clears
@@ -11,8 +11,10 @@ from __future__ import annotations
 
 import os
 import shutil
+import subprocess
 import sys
-from collections.abc import Iterator
+import time
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 
 from blendtalk.paths import SOURCE_ROOT
@@ -36,6 +38,40 @@ def make_workdir(path: str | Path, repo: Path = SOURCE_ROOT) -> Path:
         else:
             shutil.copy2(src, path / name)
     return path
+
+
+class StageFailed(RuntimeError):
+    """A stage's Snakemake run exited non-zero; the message holds the log's tail."""
+
+
+def run_stages(workdir: str | Path, stages: dict[str, str], log_path: str | Path,
+               args: Sequence[str] = (), cores: int = 2) -> dict[str, dict[str, float]]:
+    """Build each stage's target in order with Snakemake in `workdir` (output appended to
+    `log_path`; `args` follow the target, e.g. `["--configfile", "overlay.yaml"]`). Per stage:
+    the wall seconds and the peak RSS in MB of the largest process the stage ran (`wait4` of the
+    Snakemake process: the maximum over its waited-for descendants, i.e. the rule jobs). Raises
+    StageFailed naming the stage, with the log's last 40 lines."""
+    snakemake = Path(sys.executable).parent / "snakemake"
+    env = {**os.environ, "HF_HUB_OFFLINE": "1"}
+    out: dict[str, dict[str, float]] = {}
+    with open(log_path, "a", encoding="utf-8") as log:
+        for stage, target in stages.items():
+            print(f"[{time.strftime('%H:%M:%S')}] {stage}: {target}", file=sys.stderr)
+            log.write(f"\n===== {stage}: {target}\n")
+            log.flush()
+            t0 = time.perf_counter()
+            proc = subprocess.Popen([str(snakemake), target, "--cores", str(cores), *args],
+                                    cwd=workdir, env=env, stdout=log, stderr=subprocess.STDOUT)
+            _, status, usage = os.wait4(proc.pid, 0)
+            proc.returncode = os.waitstatus_to_exitcode(status)
+            out[stage] = {"seconds": round(time.perf_counter() - t0, 1),
+                          "peak_rss_mb": round(usage.ru_maxrss / 1024, 1)}  # Linux: KiB
+            if proc.returncode != 0:
+                log.flush()
+                tail = "".join(Path(log_path).read_text(encoding="utf-8").splitlines(True)[-40:])
+                raise StageFailed(f"stage {stage} failed (snakemake exit {proc.returncode}); log "
+                                  f"{log_path}, rule logs under {Path(workdir) / 'logs'}:\n{tail}")
+    return out
 
 
 def _snakemake_processes() -> Iterator[tuple[int, Path]]:
