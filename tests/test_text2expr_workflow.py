@@ -88,3 +88,6 @@ def test_workflow_writes_model_metrics_and_plots(tmp_path):
     assert scheduled(wd, "text2expr: {plots: {perplexity: 5}}") == {"text2expr_plots"}
     assert scheduled(wd, "text2expr: {train: {threads: 2}, encoder: {batch_size: 8}}") == set()
     assert scheduled(wd, "text2expr: {train: {lr: 0.002}}") == {"text2expr_train", "text2expr_plots"}
+    # another encoder precision is another embedding: it re-trains (and has its own cache)
+    assert scheduled(wd, "text2expr: {encoder: {precision: bf16}}") == {"text2expr_train",
+                                                                        "text2expr_plots"}

@@ -384,7 +384,8 @@ def load_with_encoder(directory: str | Path):
                                 "`snakemake --cores 2 results/models/text2expr/model.safetensors`)")
     model, config = load_model(directory)
     enc = config["encoder"]
-    return model, make_encoder(enc["kind"], enc.get("model"), enc.get("pretrained"))
+    return model, make_encoder(enc["kind"], enc.get("model"), enc.get("pretrained"),
+                               precision=enc.get("precision", "fp32"))
 
 
 def predict_texts(directory: str | Path, texts: Sequence[str]) -> np.ndarray:

@@ -127,7 +127,7 @@ def run(expressions: str | Path, descriptions: str | Path, params: dict[str, Any
     df = load_table(expressions, descriptions)
     enc = params["encoder"]
     encoder = make_encoder(enc["kind"], enc.get("model"), enc.get("pretrained"), device,
-                           encode_batch_size)
+                           encode_batch_size, precision=enc.get("precision", "fp32"))
     cache = EmbeddingCache(cache_dir, encoder)
     t0 = time.perf_counter()
     pairs, stats = build_pairs(df, cache, params["views"], params["eval_view"], params["augment"], seed)
@@ -160,7 +160,8 @@ def run(expressions: str | Path, descriptions: str | Path, params: dict[str, Any
         "gallery_size": len(test_rows),
         "distinct_expressions_in_gallery": distinct_expressions(te.expr, params["tolerance"]),
         "data": stats,
-        "encoder": {"kind": enc["kind"], "key": encoder.key, "dim": encoder.dim},
+        "encoder": {"kind": enc["kind"], "precision": enc.get("precision", "fp32"),
+                    "key": encoder.key, "dim": encoder.dim},
         "loss": train_cfg.loss,
         "epochs_run": len(history),
         "best_epoch": int(history.loc[history["best"], "epoch"].iloc[0]),
@@ -180,7 +181,8 @@ def run(expressions: str | Path, descriptions: str | Path, params: dict[str, Any
 
     model_dir = Path(model_dir)
     save_model(model, model_dir, extra={
-        "encoder": {k: enc.get(k) for k in ("kind", "model", "pretrained")} | {"key": encoder.key},
+        "encoder": {k: enc.get(k) for k in ("kind", "model", "pretrained")}
+        | {"precision": enc.get("precision", "fp32"), "key": encoder.key},
         "train": asdict(train_cfg), "views": params["views"], "eval_view": params["eval_view"],
         "augment": params["augment"], "blendshapes": list(ARKIT_NAMES)})
     with atomic_path(model_dir / "history.csv") as tmp:

