@@ -3,8 +3,8 @@ fp32 and of the fast path (bf16) on the same strings at the machine's threads, t
 the cosine drift between the two embeddings; plus the effect of the encoder batch size and of
 sorting strings by length before they are cut into the cache's chunks.
 
-    HF_HUB_OFFLINE=1 .venv/bin/python bench/encoder.py [--strings 2000] [--threads N]
-        [--rounds 3] [--batch-sizes 16,64,256] [--tables results] [--alternatives]
+    HF_HUB_OFFLINE=1 .venv/bin/python bench/encoder.py [--strings 1000] [--threads N]
+        [--rounds 3] [--batch-sizes 16,32,128] [--tables results] [--alternatives]
 
 Strings: the first `--strings` texts of ../shared/data/goemotions/dev.tsv when present (real
 Reddit comments), else the bundled corpus sentences (resources/corpora), repeated to the count;
@@ -14,10 +14,10 @@ config's views and augmentation: sentences, emotion words, FACS descriptions and
 a random `--strings` of them.
 Strings go to the encoder `CHUNK` (1024) at a time, as the embedding cache sends them.
 Precisions are timed in interleaved rounds (fp32, bf16, fp32, ...; each after a warm-up) so that
-load from other processes hits both alike; `best` is the fastest round, the ratio is the median
-of the per-round ratios; strings per CPU second of this process are reported beside the wall
-clock rates, as they move less under load. The machine's load average is reported before and after: on a shared
-machine compare ratios, not absolute rates. `--alternatives` also measures the int8 paths that
+load from other processes hits both alike; `best` is the fastest round (the closest to an idle
+machine), the ratio is the median of the per-round ratios. Strings per CPU second of this process
+are reported too; under load they drop as well (waiting OpenMP threads spin). The machine's load
+average is reported before and after: on a shared machine trust `best` and the ratios. `--alternatives` also measures the int8 paths that
 were rejected (torch dynamic quantisation; ONNX Runtime dynamic int8 of a torch.onnx export),
 including how much a string's int8 embedding depends on the other strings of its batch.
 
@@ -215,12 +215,12 @@ def int8_alternatives(fp32: MiniLMEncoder, texts: list[str], reference: np.ndarr
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--strings", type=int, default=2000)
+    ap.add_argument("--strings", type=int, default=1000)
     ap.add_argument("--threads", type=int, default=torch.get_num_threads(),
                     help="torch CPU threads (default: torch's, the machine's cores)")
     ap.add_argument("--rounds", type=int, default=3)
     ap.add_argument("--batch-size", type=int, default=64, help="encoder batch (the config default)")
-    ap.add_argument("--batch-sizes", default="16,64,256", help="batch sizes for the sweep")
+    ap.add_argument("--batch-sizes", default="16,32,128", help="batch sizes for the sweep")
     ap.add_argument("--tables", type=Path, default=None,
                     help="a results/ folder: bench on the strings text2expr encodes for its tables")
     ap.add_argument("--alternatives", action="store_true", help="also measure the int8 paths")
