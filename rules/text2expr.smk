@@ -7,8 +7,8 @@ T2E_MODEL = result("models", "text2expr")
 # writes. They stay out of its params (so changing one re-runs nothing); its script reads them
 # from the config.
 # - encoder.device, encoder.batch_size, encoder.threads: the embedding cache is keyed by the
-X, so by construction they do not change the
-#   embeddings.
+#   encoder's weights and arithmetic (kind, model, pretrained, precision) only, so by
+#   construction they do not change the embeddings.
 # - train.threads (the rule's `threads:`): torch's thread count changes float results only at
 #   rounding level (measured: 5e-7 in the val loss after 3 epochs of the small model), as another
 #   CPU or BLAS build would, which params do not track either; and Snakemake scales a rule's
