@@ -36,7 +36,7 @@ import csv
 import hashlib
 import json
 import random
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
@@ -109,7 +109,7 @@ def _parse_aus(text: str, where: str) -> tuple[tuple[int, int], ...]:
     return tuple(aus)
 
 
-def _cited_records(path: Path):
+def _cited_records(path: Path) -> Iterator[tuple[str, dict[str, str]]]:
     """(where, record) per row of an authored CSV whose every row must cite its `source`."""
     with open(path, encoding="utf-8", newline="") as fh:
         for line, rec in enumerate(csv.DictReader(fh), start=2):
@@ -280,8 +280,8 @@ def annotate_row(row: Row) -> dict[str, Any]:
         # and two or more words for it one letter more (VADER sums the words' intensities)
         own = cues.vote_shift.get(emotion, 0) + (cues.votes[emotion] >= 2)
         displays = displays_of(row, emotion)
-        shown = sum(d.shift for d in displays)
-        base = base_intensity(row, bool(feeling), cues.shift + own + shown)
+        label_shift = sum(d.shift for d in displays)
+        base = base_intensity(row, bool(feeling), cues.shift + own + label_shift)
         # each later emotion (and a word emotion under a neutral label) is one letter weaker
         weaker = rank + (emotions[0] == "neutral")
         position = within_letter(row, emotion)
