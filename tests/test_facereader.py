@@ -1,0 +1,107 @@
+"""The face reader (models/facereader.py) and its scores (metrics/facereader.py)."""
+
+import numpy as np
+import pytest
+import torch
+
+from blendtalk.arkit import INDEX, N_BLENDSHAPES
+from blendtalk.metrics.facereader import calibration, r2_per_channel, reading_scores, weakest_channels
+from blendtalk.models.facereader import (FaceReader, ReaderConfig, ReaderTrainConfig, load_reader, predict,
+                                         save_reader, to_input, train_reader)
+
+SEEN = (INDEX["jawOpen"], INDEX["eyeBlinkLeft"])  # drawn into the synthetic frames
+HIDDEN = INDEX["tongueOut"]  # varies like the seen ones but changes no pixel
+
+
+def synthetic_frames(n: int, seed: int, size: int = 32) -> tuple[np.ndarray, np.ndarray]:
+    """Frames whose left half's red level is jawOpen and right half's green level eyeBlinkLeft,
+    with pixel noise; tongueOut is drawn too but never drawn into the image."""
+    rng = np.random.default_rng(seed)
+    weights = np.zeros((n, N_BLENDSHAPES), np.float32)
+    weights[:, [*SEEN, HIDDEN]] = rng.uniform(0, 1, (n, 3))
+    frames = rng.normal(60, 8, (n, size, size, 3))
+    frames[:, :, : size // 2, 0] += 180 * weights[:, SEEN[0], None, None]
+    frames[:, :, size // 2:, 1] += 180 * weights[:, SEEN[1], None, None]
+    return np.clip(frames, 0, 255).astype(np.uint8), weights
+
+
+@pytest.fixture(scope="module")
+def trained():
+    torch.set_num_threads(2)
+    cfg = ReaderConfig(image_size=32, widths=(8, 16))
+    model = FaceReader(cfg)
+    history = train_reader(model, synthetic_frames(768, 0), synthetic_frames(256, 1),
+                           ReaderTrainConfig(loss="gnll", epochs=20, batch_size=32, lr=3e-3, seed=0))
+    return model, history
+
+
+def test_reader_reads_visible_channels_and_is_unsure_of_hidden_ones(trained):
+    model, history = trained
+    frames, truth = synthetic_frames(256, 2)
+    mean, sigma = predict(model, frames)
+    assert history["val_loss"].min() < history["val_loss"].iloc[0]
+    for channel in SEEN:
+        assert np.abs(mean[:, channel] - truth[:, channel]).mean() < 0.05
+    # the hidden channel: the prior's centre with the prior's spread (uniform: std 0.29)
+    assert abs(float(mean[:, HIDDEN].mean()) - 0.5) < 0.1
+    assert sigma[:, HIDDEN].mean() > 3 * max(sigma[:, c].mean() for c in SEEN)
+    assert 0.15 < sigma[:, HIDDEN].mean() < 0.5
+
+
+def test_reading_of_a_frame_does_not_depend_on_its_batch(trained):
+    model, _ = trained
+    frame = np.full((1, 32, 32, 3), 128, np.uint8)
+    others, _ = synthetic_frames(7, 3)
+    alone = predict(model, frame)
+    batched = predict(model, np.concatenate([others[:3], frame, others[3:]]), batch_size=8)
+    np.testing.assert_allclose(batched[0][3], alone[0][0], atol=1e-5)
+    np.testing.assert_allclose(batched[1][3], alone[1][0], rtol=1e-4)
+
+
+def test_saved_reader_reads_the_same(trained, tmp_path):
+    model, _ = trained
+    save_reader(model, tmp_path / "reader", extra={"rig": "synthetic"})
+    loaded, config = load_reader(tmp_path / "reader")
+    frames, _ = synthetic_frames(5, 4)
+    assert config["rig"] == "synthetic" and config["model"]["widths"] == [8, 16]
+    for a, b in zip(predict(model, frames), predict(loaded, frames)):
+        np.testing.assert_array_equal(a, b)
+
+
+def test_mse_ablation_trains_the_mean_only():
+    model = FaceReader(ReaderConfig(image_size=32, widths=(8,)))
+    heads = model.log_var_head.weight.detach().clone()
+    train_reader(model, synthetic_frames(128, 5), synthetic_frames(64, 6),
+                 ReaderTrainConfig(loss="mse", epochs=2, batch_size=32))
+    torch.testing.assert_close(model.log_var_head.weight.detach(), heads)
+    with pytest.raises(ValueError, match="unknown face reader loss"):
+        ReaderTrainConfig(loss="l1")
+
+
+def test_input_is_resized_and_checked():
+    x = to_input(np.zeros((2, 64, 48, 3), np.uint8), 32)
+    assert x.shape == (2, 3, 32, 32) and x.dtype == torch.float32
+    with pytest.raises(ValueError, match=r"\(N, H, W, 3\) uint8"):
+        to_input(np.zeros((2, 32, 32), np.uint8), 32)
+
+
+def test_scores_and_calibration_values():
+    rng = np.random.default_rng(0)
+    truth = rng.uniform(0, 1, (20000, N_BLENDSHAPES))
+    truth[:, INDEX["tongueOut"]] = 0.0  # constant: R² undefined
+    sigma = np.full_like(truth, 0.05)
+    mean = truth + rng.normal(0, 0.05, truth.shape)
+    cal = calibration(truth, mean, sigma)
+    assert abs(cal["within_1sigma"] - 0.6827) < 0.01 and abs(cal["within_2sigma"] - 0.9545) < 0.01
+    assert abs(cal["nll"] - (0.5 * np.log(2 * np.pi * 0.05 ** 2) + 0.5)) < 0.01
+    r2 = r2_per_channel(truth, mean)
+    assert np.isnan(r2[INDEX["tongueOut"]])
+    assert np.allclose(np.delete(r2, INDEX["tongueOut"]), 1 - 0.05 ** 2 / (1 / 12), atol=0.01)
+    mean[:, INDEX["jawOpen"]] = 0.5  # a channel read as its average: R² ≈ 0
+    scores = reading_scores(truth, mean, sigma)
+    assert weakest_channels(scores, 1)[0][0] == "jawOpen"
+    assert abs(scores["channels"]["jawOpen"]["r2"]) < 0.02
+    assert scores["channels"]["tongueOut"]["r2"] is None and scores["regions"]["tongue"]["r2"] is None
+    assert scores["calibration"]["within_1sigma"] < 0.6827  # jawOpen's errors exceed its σ
+    with pytest.raises(ValueError, match=r"must both be \(N, 52\)"):
+        reading_scores(truth[:, :10], mean[:, :10])
