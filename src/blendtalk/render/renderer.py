@@ -67,7 +67,7 @@ void main() {
         spec *= spec; spec *= spec; spec *= spec; spec *= spec; spec *= spec;  // ^32
         rgb += light_rgb[i] * (diffuse * v_color + 0.15 * spec);
     }
-    f_color = vec4(clamp(rgb, 0.0, 1.0), 1.0);
+    f_color = vec4(clamp(rgb, 0.0, 1.0), 1.0);  // alpha 1 on the face, 0 where cleared
 }
 """
 
@@ -96,6 +96,18 @@ class RenderSettings:
             raise ValueError(f"fov_deg must be in [1, 170], got {self.fov_deg}")
         if self.zoom <= 0:
             raise ValueError(f"zoom must be positive, got {self.zoom}")
+
+
+@dataclass(frozen=True)
+class Lighting:
+    """Three directional lights and an ambient term. `directions` `(3, 3)`: each light's direction
+    (towards the light) as coefficients of the camera's (right, up, back) axes, so lights move with
+    the camera; `colors` `(3, 3)` RGB intensities; `ambient` a factor on the vertex colour. The
+    default is the key (warm, upper camera-left), fill (cool, dim, camera-right), rim (behind, above)."""
+
+    directions: tuple[tuple[float, float, float], ...] = ((-0.6, 0.5, 0.8), (0.8, 0.1, 0.8), (0.0, 0.6, -0.9))
+    colors: tuple[tuple[float, float, float], ...] = ((0.85, 0.80, 0.75), (0.25, 0.28, 0.35), (0.45, 0.45, 0.45))
+    ambient: float = 0.18
 
 
 class SmoothNormals:
@@ -176,34 +188,47 @@ class Renderer:
     """
 
     def __init__(self, rig: Rig, settings: RenderSettings | None = None,
-                 ctx: moderngl.Context | None = None) -> None:
+                 ctx: moderngl.Context | None = None, lighting: Lighting | None = None) -> None:
         self.rig = rig
         self.settings = s = settings or RenderSettings()
+        self.lighting = lighting or Lighting()
         self._own_ctx = ctx is None
         self.ctx = ctx or moderngl.create_standalone_context(backend="egl")
         with self.ctx:
-            self._setup(rig, s)
+            self._setup(rig, s, self.lighting)
 
-    def _setup(self, rig: Rig, s: RenderSettings) -> None:
-        self.eye, mvp = self._camera()
-        self._mvp = mvp
+    def set_scene(self, settings: RenderSettings, lighting: Lighting | None = None) -> None:
+        """Move the camera (and background) to `settings` and relight with `lighting` (None: keep
+        the current lights) for the frames drawn from now on, without rebuilding the GL objects.
+        The image size and multisampling must stay those the renderer was built with."""
+        old = self.settings
+        if (settings.width, settings.height, settings.samples) != (old.width, old.height, old.samples):
+            raise ValueError(f"set_scene cannot change the image size or multisampling "
+                             f"({old.width}x{old.height}, samples {old.samples})")
+        self.settings = settings
+        self.lighting = lighting or self.lighting
+        with self.ctx:
+            self._write_scene(self.lighting)
+
+    def _write_scene(self, lighting: Lighting) -> None:
+        """Camera matrices and lights of `self.settings` and `lighting` into the shader."""
+        self.eye, self._mvp = self._camera()
+        prog = self._prog
+        prog["mvp"].write(self._mvp.T.astype("f4").tobytes())
+        prog["pixel_to_view"].write(self._pixel_to_view.T.astype("f4").tobytes())
+        lights = np.asarray(lighting.directions, np.float64) @ np.stack(self._basis)
+        prog["light_dir"].write((lights / np.linalg.norm(lights, axis=1, keepdims=True)).astype("f4").tobytes())
+        prog["light_rgb"].write(np.asarray(lighting.colors, dtype="f4").tobytes())
+        prog["ambient"].value = float(lighting.ambient)
+
+    def _setup(self, rig: Rig, s: RenderSettings, lighting: Lighting) -> None:
         self._normals = SmoothNormals(rig.triangles, rig.n_vertices)
         colors = rig.colors if rig.colors is not None else np.broadcast_to(
             np.asarray(SKIN_TONE, dtype=np.float32), rig.neutral.shape)
 
         prog = self.ctx.program(vertex_shader=_VERTEX_SHADER, fragment_shader=_FRAGMENT_SHADER)
-        prog["mvp"].write(mvp.T.astype("f4").tobytes())
-        prog["pixel_to_view"].write(self._pixel_to_view.T.astype("f4").tobytes())
-        right, up, back = self._basis
-        key = 0.8 * back + 0.5 * up - 0.6 * right
-        fill = 0.8 * back + 0.1 * up + 0.8 * right
-        rim = -0.9 * back + 0.6 * up
-        lights = np.stack([key, fill, rim])
-        prog["light_dir"].write((lights / np.linalg.norm(lights, axis=1, keepdims=True)).astype("f4").tobytes())
-        prog["light_rgb"].write(np.array([[0.85, 0.80, 0.75], [0.25, 0.28, 0.35], [0.45, 0.45, 0.45]],
-                                         dtype="f4").tobytes())
-        prog["ambient"].value = 0.18
         self._prog = prog
+        self._write_scene(lighting)
         self._gl_flags = moderngl.DEPTH_TEST | (moderngl.CULL_FACE if rig.cull_back_faces else 0)
 
         # positions and (unnormalised) normals interleaved in one buffer, written once a frame
@@ -258,9 +283,11 @@ class Renderer:
         self._pixel_to_view = view[:3, :3].T @ ray
         return eye, flip @ proj @ view
 
-    def _draw_into(self, weights: np.ndarray, target: Callable[[int], np.ndarray]) -> Iterator[int]:
-        """Render each row of `(T, 52)` weights, reading frame t into `target(t)` (an `(H, W, 3)`
-        uint8 C-contiguous array) and yielding t once it is there.
+    def _draw_into(self, weights: np.ndarray, target: Callable[[int], np.ndarray],
+                   components: int = 3) -> Iterator[int]:
+        """Render each row of `(T, 52)` weights, reading frame t into `target(t)` (an `(H, W,
+        components)` uint8 C-contiguous array: RGB, or RGBA with alpha 255 on the face and 0 on
+        the background) and yielding t once it is there.
 
         Pipelined: frame t is drawn and flushed, then frame t+1 is posed and its normals computed
         (numpy) while llvmpipe's threads rasterise frame t, then frame t is read back. (Drawing
@@ -282,7 +309,7 @@ class Renderer:
                 # the projection is flipped vertically (see _camera): counter-clockwise
                 # triangles are clockwise on screen
                 self.ctx.front_face = "cw"
-                self.ctx.clear(*self.settings.background, 1.0, depth=1.0)
+                self.ctx.clear(*self.settings.background, 0.0, depth=1.0)
                 self._vao.render(moderngl.TRIANGLES)
                 src = self._fbo
                 if self._resolve is not None:
@@ -293,7 +320,7 @@ class Renderer:
             if vertices is not None:
                 self._prepare(vertices, data)  # overlaps the rasterisation of frame t
             with self.ctx:
-                src.read_into(target(t), components=3, alignment=1)
+                src.read_into(target(t), components=components, alignment=1)
             yield t
             t += 1
 
@@ -342,6 +369,16 @@ class Renderer:
         elif out.shape != shape or out.dtype != np.uint8 or not out.flags.c_contiguous:
             raise ValueError(f"out must be a C-contiguous uint8 array of shape {shape}")
         for _ in self._draw_into(weights, out.__getitem__):
+            pass
+        return out
+
+    def render_rgba(self, weights: np.ndarray) -> np.ndarray:
+        """`(T, H, W, 4)` uint8 frames of `(T, 52)` weights whose alpha is the face's coverage
+        (255 on the face, 0 on the background; partial at edges with multisampling), for
+        compositing the face over another background."""
+        weights = check_weights(weights, ndim=2)
+        out = np.empty((weights.shape[0], self.settings.height, self.settings.width, 4), np.uint8)
+        for _ in self._draw_into(weights, out.__getitem__, components=4):
             pass
         return out
 

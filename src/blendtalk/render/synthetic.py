@@ -1,0 +1,143 @@
+"""Synthetic renders for training a face reader: random rig states in short interpolated
+sequences, each under its own camera, lights and background, deterministic from the seed.
+
+A state is drawn as the FACS-synthetic line of work draws it: a uniform number k of active
+controllers in 1..max_active, chosen without replacement, each with a uniform value in [0, 1];
+with probability `real_share` it is instead a real expression (a row of expressions.parquet, or
+a speech frame) when such rows are given. A sequence visits `states` states, holding the first
+and easing (smoothstep) between consecutive ones over `frames_per_transition` frames, so the
+reader also sees the in-between faces video shows. Sequence i depends only on (seed, i): the
+same seed gives the same frames whatever the shard size or the number of sequences.
+
+Frames are `(H, W, 3)` uint8 RGB; weights `(T, 52)` float32 in [0, 1].
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+
+import numpy as np
+
+from blendtalk.arkit import N_BLENDSHAPES
+from blendtalk.ids import short_hash
+from blendtalk.render.renderer import Lighting, Renderer, RenderSettings
+from blendtalk.seeding import rng as seeded_rng
+
+#: Background kinds, drawn uniformly per sequence.
+BACKGROUNDS = ("flat", "gradient", "noise")
+
+
+@dataclass(frozen=True)
+class SyntheticSettings:
+    """What the dataset varies. Camera ranges are offsets around the base `RenderSettings` (the
+    camera of the videos the reader will read): azimuth/elevation in degrees added to the base,
+    zoom and field of view as factors on it; light intensity a factor on the default lights,
+    colour a per-channel factor in [1 - light_tint, 1 + light_tint]."""
+
+    max_active: int = 8
+    states: int = 3
+    frames_per_transition: int = 4
+    real_share: float = 0.3
+    azimuth_deg: float = 20.0
+    elevation_deg: float = 12.0
+    zoom: tuple[float, float] = (0.85, 1.15)
+    fov: tuple[float, float] = (0.85, 1.15)
+    light_intensity: tuple[float, float] = (0.6, 1.4)
+    light_tint: float = 0.15
+
+    def __post_init__(self) -> None:
+        if not 1 <= self.max_active <= N_BLENDSHAPES:
+            raise ValueError(f"max_active must be in 1..{N_BLENDSHAPES}, got {self.max_active}")
+        if self.states < 1 or self.frames_per_transition < 1:
+            raise ValueError("states and frames_per_transition must be >= 1")
+        if not 0.0 <= self.real_share <= 1.0:
+            raise ValueError(f"real_share must be in [0, 1], got {self.real_share}")
+
+
+def sequence_id(seed: int, index: int) -> str:
+    """The 12-hex id of sequence `index` of the dataset of `seed` (its split comes from this id,
+    via `blendtalk.ids.split_of`)."""
+    return short_hash(["facereader", str(seed), str(index)])
+
+
+def draw_state(gen: np.random.Generator, max_active: int) -> np.ndarray:
+    """`(52,)` float32: k ~ U{1..max_active} controllers chosen without replacement, values U[0, 1]."""
+    state = np.zeros(N_BLENDSHAPES, np.float32)
+    active = gen.choice(N_BLENDSHAPES, size=int(gen.integers(1, max_active + 1)), replace=False)
+    state[active] = gen.uniform(0.0, 1.0, len(active))
+    return state
+
+
+def sequence_weights(gen: np.random.Generator, cfg: SyntheticSettings, real: np.ndarray | None) -> np.ndarray:
+    """`(1 + (states - 1) * frames_per_transition, 52)` float32: the first state, then smoothstep
+    transitions ending on each next state."""
+    states = []
+    for _ in range(cfg.states):
+        use_real = real is not None and len(real) and gen.uniform() < cfg.real_share
+        states.append(real[gen.integers(len(real))].astype(np.float32) if use_real
+                      else draw_state(gen, cfg.max_active))
+    frames = [states[0]]
+    for a, b in zip(states, states[1:]):
+        t = np.arange(1, cfg.frames_per_transition + 1, dtype=np.float32) / cfg.frames_per_transition
+        t = t * t * (3 - 2 * t)
+        frames.extend(a + t[:, None] * (b - a))
+    return np.clip(np.stack(frames), 0.0, 1.0).astype(np.float32)
+
+
+def draw_scene(gen: np.random.Generator, base: RenderSettings, cfg: SyntheticSettings) -> tuple[RenderSettings, Lighting]:
+    """A camera around `base` and relit, recoloured default lights (see `SyntheticSettings`)."""
+    settings = replace(
+        base,
+        azimuth_deg=base.azimuth_deg + gen.uniform(-cfg.azimuth_deg, cfg.azimuth_deg),
+        elevation_deg=base.elevation_deg + gen.uniform(-cfg.elevation_deg, cfg.elevation_deg),
+        zoom=base.zoom * gen.uniform(*cfg.zoom), fov_deg=base.fov_deg * gen.uniform(*cfg.fov))
+    default = Lighting()
+    key = np.asarray(default.directions[0]) + gen.normal(0.0, 0.35, 3)
+    key[2] = abs(key[2]) + 0.2  # keep the key light on the camera's side of the face
+    scale = gen.uniform(*cfg.light_intensity)
+    tint = gen.uniform(1 - cfg.light_tint, 1 + cfg.light_tint, (3, 3))
+    colors = np.clip(np.asarray(default.colors) * scale * tint, 0.0, 2.0)
+    lighting = Lighting(directions=(tuple(key), *default.directions[1:]),
+                        colors=tuple(map(tuple, colors)), ambient=default.ambient * gen.uniform(0.7, 1.3))
+    return settings, lighting
+
+
+def background(gen: np.random.Generator, height: int, width: int) -> np.ndarray:
+    """`(H, W, 3)` uint8: a flat colour, a linear gradient between two colours at a random angle,
+    or smooth colour noise (a coarse random grid upsampled), one kind drawn uniformly."""
+    kind = BACKGROUNDS[int(gen.integers(len(BACKGROUNDS)))]
+    if kind == "flat":
+        image = np.broadcast_to(gen.uniform(0, 1, 3), (height, width, 3))
+    elif kind == "gradient":
+        angle = gen.uniform(0, 2 * np.pi)
+        y, x = np.mgrid[0:height, 0:width]
+        t = (np.cos(angle) * x / width + np.sin(angle) * y / height)
+        t = (t - t.min()) / max(float(np.ptp(t)), 1e-6)
+        a, b = gen.uniform(0, 1, (2, 3))
+        image = a + t[..., None] * (b - a)
+    else:
+        cells = int(gen.integers(3, 9))
+        grid = gen.uniform(0, 1, (cells, cells, 3))
+        rows = np.linspace(0, cells - 1, height).round().astype(int)
+        cols = np.linspace(0, cells - 1, width).round().astype(int)
+        image = grid[rows][:, cols] + gen.normal(0, 0.03, (height, width, 3))
+    return (np.clip(image, 0, 1) * 255).round().astype(np.uint8)
+
+
+def composite(rgba: np.ndarray, back: np.ndarray) -> np.ndarray:
+    """`(..., H, W, 4)` uint8 face renders over `(H, W, 3)` uint8 background → `(..., H, W, 3)`."""
+    alpha = rgba[..., 3:].astype(np.float32) / 255.0
+    out = rgba[..., :3].astype(np.float32) * alpha + back.astype(np.float32) * (1 - alpha)
+    return out.round().astype(np.uint8)
+
+
+def render_sequence(renderer: Renderer, seed: int, index: int, base: RenderSettings,
+                    cfg: SyntheticSettings, real: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
+    """Frames `(T, H, W, 3)` uint8 and weights `(T, 52)` float32 of sequence `index` of the dataset
+    of `seed` (camera, lights, background and states all drawn from (seed, index))."""
+    gen = seeded_rng(seed, "facereader", str(index))
+    weights = sequence_weights(gen, cfg, real)
+    settings, lighting = draw_scene(gen, base, cfg)
+    renderer.set_scene(settings, lighting)
+    back = background(gen, base.height, base.width)
+    return composite(renderer.render_rgba(weights), back), weights

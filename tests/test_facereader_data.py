@@ -1,0 +1,73 @@
+"""Synthetic face reader renders (render/synthetic.py) and the renderer's scene controls."""
+
+import numpy as np
+import pytest
+
+from blendtalk.arkit import N_BLENDSHAPES
+from blendtalk.ids import split_of
+from blendtalk.render.renderer import Lighting, Renderer, RenderSettings
+from blendtalk.render.sphere_rig import build_sphere_rig
+from blendtalk.render.synthetic import (SyntheticSettings, composite, draw_state, render_sequence,
+                                        sequence_id)
+from blendtalk.seeding import rng
+
+BASE = RenderSettings(width=48, height=48, zoom=1.2)
+CFG = SyntheticSettings(states=3, frames_per_transition=2)
+
+
+@pytest.fixture(scope="module")
+def renderer():
+    with Renderer(build_sphere_rig(3), BASE) as r:
+        yield r
+
+
+def test_sequences_are_deterministic_per_seed_and_index(renderer):
+    real = np.full((4, N_BLENDSHAPES), 0.25, np.float32)
+    first = [render_sequence(renderer, 7, i, BASE, CFG, real) for i in range(3)]
+    # sequence 2 alone, after another seed's sequence: the same frames (no state carried over)
+    render_sequence(renderer, 8, 0, BASE, CFG, real)
+    again = render_sequence(renderer, 7, 2, BASE, CFG, real)
+    np.testing.assert_array_equal(again[0], first[2][0])
+    np.testing.assert_array_equal(again[1], first[2][1])
+    other = render_sequence(renderer, 8, 2, BASE, CFG, real)
+    assert not np.array_equal(other[0], first[2][0])
+    frames, weights = first[0]
+    assert frames.shape == (5, 48, 48, 3) and frames.dtype == np.uint8
+    assert weights.shape == (5, N_BLENDSHAPES) and 0 <= weights.min() and weights.max() <= 1
+    splits = split_of([sequence_id(7, i) for i in range(600)], {"train": 0.8, "val": 0.1, "test": 0.1})
+    assert 0.74 < (splits == "train").mean() < 0.86
+
+
+def test_states_activate_at_most_max_active_controllers():
+    gen = rng(0)
+    counts = [int((draw_state(gen, 6) > 0).sum()) for _ in range(400)]
+    assert min(counts) == 1 and max(counts) == 6
+    assert abs(np.mean(counts) - 3.5) < 0.3  # k ~ U{1..6}
+
+
+def test_face_is_composited_over_the_background(renderer):
+    rgba = renderer.render_rgba(np.zeros((1, N_BLENDSHAPES), np.float32))
+    alpha = rgba[0, ..., 3]
+    assert alpha[24, 24] == 255 and alpha[0, 0] == 0
+    back = np.zeros((48, 48, 3), np.uint8)
+    back[..., 1] = 200
+    out = composite(rgba, back)[0]
+    np.testing.assert_array_equal(out[alpha == 0], back[alpha == 0])
+    np.testing.assert_array_equal(out[alpha == 255], rgba[0, ..., :3][alpha == 255])
+
+
+def test_set_scene_moves_camera_and_lights_and_comes_back(renderer):
+    renderer.set_scene(BASE, Lighting())
+    neutral = renderer.render()
+    with Renderer(build_sphere_rig(3), BASE) as fresh:
+        np.testing.assert_array_equal(fresh.render(), neutral)
+    renderer.set_scene(RenderSettings(width=48, height=48, zoom=1.2, azimuth_deg=25.0),
+                       Lighting(ambient=0.5))
+    turned = renderer.render()
+    renderer.set_scene(BASE, Lighting())
+    np.testing.assert_array_equal(renderer.render(), neutral)
+    assert np.abs(turned.astype(int) - neutral).mean() > 1
+    with pytest.raises(ValueError, match="cannot change the image size"):
+        renderer.set_scene(RenderSettings(width=64, height=64))
+    with pytest.raises(ValueError, match="max_active"):
+        SyntheticSettings(max_active=0)
