@@ -7,8 +7,8 @@ from blendtalk.arkit import N_BLENDSHAPES
 from blendtalk.ids import split_of
 from blendtalk.render.renderer import Lighting, Renderer, RenderSettings
 from blendtalk.render.sphere_rig import build_sphere_rig
-from blendtalk.render.synthetic import (SyntheticSettings, composite, draw_state, render_sequence,
-                                        sequence_id)
+from blendtalk.render.synthetic import (SyntheticSettings, composite, draw_state, load_dataset,
+                                        render_dataset, render_sequence, sequence_id)
 from blendtalk.seeding import rng
 
 BASE = RenderSettings(width=48, height=48, zoom=1.2)
@@ -71,3 +71,20 @@ def test_set_scene_moves_camera_and_lights_and_comes_back(renderer):
         renderer.set_scene(RenderSettings(width=64, height=64))
     with pytest.raises(ValueError, match="max_active"):
         SyntheticSettings(max_active=0)
+
+
+def test_dataset_shards_split_by_sequence_and_resume(tmp_path):
+    rig = build_sphere_rig(3)
+    manifest = render_dataset(rig, BASE, CFG, seed=3, sequences=30, directory=tmp_path / "ds",
+                              shard_sequences=8)
+    assert manifest["shards"] == [f"shard-{i:05d}.safetensors" for i in range(4)]
+    parts = {s: load_dataset(tmp_path / "ds", s) for s in ("train", "val", "test")}
+    assert sum(len(f) for f, _ in parts.values()) == 30 * 5 == manifest["frames"]
+    assert all(f.shape[1:] == (48, 48, 3) and len(f) == len(w) for f, w in parts.values())
+    shard = tmp_path / "ds" / "shard-00001.safetensors"
+    before = shard.read_bytes()
+    shard.unlink()  # an interrupted run: the missing shard is rendered again, the same bytes
+    stamp = (tmp_path / "ds" / "shard-00000.safetensors").stat().st_mtime_ns
+    render_dataset(rig, BASE, CFG, seed=3, sequences=30, directory=tmp_path / "ds", shard_sequences=8)
+    assert shard.read_bytes() == before
+    assert (tmp_path / "ds" / "shard-00000.safetensors").stat().st_mtime_ns == stamp

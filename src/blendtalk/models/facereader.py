@@ -11,6 +11,10 @@ for the pinned torch.
 
 `save_reader` writes `model.safetensors` + `config.json` atomically; `load_reader` rebuilds it
 without unpickling anything.
+
+Train in a process that has not rendered, or import `torch._dynamo` before the first GL context:
+torch's optimisers import it, it loads triton's bundled LLVM, and that segfaults once Mesa's
+llvmpipe is loaded (measured; see tests/conftest.py).
 """
 
 from __future__ import annotations

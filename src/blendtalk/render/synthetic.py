@@ -14,13 +14,18 @@ Frames are `(H, W, 3)` uint8 RGB; weights `(T, 52)` float32 in [0, 1].
 
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
+import json
+import os
+from dataclasses import asdict, dataclass, replace
+from pathlib import Path
 
 import numpy as np
 
 from blendtalk.arkit import N_BLENDSHAPES
-from blendtalk.ids import short_hash
+from blendtalk.ids import short_hash, split_of
+from blendtalk.io import atomic_path, write_json
 from blendtalk.render.renderer import Lighting, Renderer, RenderSettings
+from blendtalk.render.rig import Rig
 from blendtalk.seeding import rng as seeded_rng
 
 #: Background kinds, drawn uniformly per sequence.
@@ -141,3 +146,62 @@ def render_sequence(renderer: Renderer, seed: int, index: int, base: RenderSetti
     renderer.set_scene(settings, lighting)
     back = background(gen, base.height, base.width)
     return composite(renderer.render_rgba(weights), back), weights
+
+
+def shard_name(index: int) -> str:
+    """File name of dataset shard `index`."""
+    return f"shard-{index:05d}.safetensors"
+
+
+def render_dataset(rig: Rig, base: RenderSettings, cfg: SyntheticSettings, seed: int, sequences: int,
+                   directory: str | os.PathLike, real: np.ndarray | None = None,
+                   shard_sequences: int = 64) -> dict:
+    """Render `sequences` sequences into safetensors shards of `shard_sequences` each under
+    `directory` (`frames` (N, H, W, 3) uint8, `weights` (N, 52) float32, `sequence` (N,) int64)
+    and `manifest.json` (seed, counts, shard names, sequence ids per split). Each shard is written
+    atomically and a shard already there is kept, so an interrupted run resumes where it stopped.
+    Returns the manifest."""
+    from safetensors.numpy import save_file
+
+    directory = Path(directory)
+    directory.mkdir(parents=True, exist_ok=True)
+    names = []
+    with Renderer(rig, base) as renderer:
+        for shard, start in enumerate(range(0, sequences, shard_sequences)):
+            names.append(shard_name(shard))
+            if (directory / names[-1]).is_file():
+                continue
+            frames, weights, index = [], [], []
+            for i in range(start, min(start + shard_sequences, sequences)):
+                f, w = render_sequence(renderer, seed, i, base, cfg, real)
+                frames.append(f)
+                weights.append(w)
+                index.append(np.full(len(w), i, np.int64))
+            with atomic_path(directory / names[-1]) as tmp:
+                save_file({"frames": np.concatenate(frames), "weights": np.concatenate(weights),
+                           "sequence": np.concatenate(index)}, str(tmp))
+    frames_per_sequence = 1 + (cfg.states - 1) * cfg.frames_per_transition
+    manifest = {"seed": seed, "sequences": sequences, "frames": sequences * frames_per_sequence,
+                "resolution": [base.height, base.width], "shards": names, "settings": asdict(cfg)}
+    write_json(manifest, directory / "manifest.json")
+    return manifest
+
+
+def load_dataset(directory: str | os.PathLike, split: str,
+                 ratios: dict[str, float] | None = None) -> tuple[np.ndarray, np.ndarray]:
+    """Frames `(N, H, W, 3)` uint8 and weights `(N, 52)` float32 of the sequences of `split`
+    (train/val/test by `split_of` over `sequence_id`, default 80/10/10) in a dataset written by
+    `render_dataset`."""
+    from safetensors.numpy import load_file
+
+    directory = Path(directory)
+    manifest = json.loads((directory / "manifest.json").read_text(encoding="utf-8"))
+    ratios = ratios or {"train": 0.8, "val": 0.1, "test": 0.1}
+    splits = split_of([sequence_id(manifest["seed"], i) for i in range(manifest["sequences"])], ratios).to_numpy()
+    frames, weights = [], []
+    for name in manifest["shards"]:
+        shard = load_file(str(directory / name))
+        keep = splits[shard["sequence"]] == split
+        frames.append(shard["frames"][keep])
+        weights.append(shard["weights"][keep])
+    return np.concatenate(frames), np.concatenate(weights)
