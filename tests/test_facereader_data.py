@@ -1,5 +1,7 @@
 """Synthetic face reader renders (render/synthetic.py) and the renderer's scene controls."""
 
+import json
+
 import numpy as np
 import pytest
 
@@ -88,3 +90,21 @@ def test_dataset_shards_split_by_sequence_and_resume(tmp_path):
     render_dataset(rig, BASE, CFG, seed=3, sequences=30, directory=tmp_path / "ds", shard_sequences=8)
     assert shard.read_bytes() == before
     assert (tmp_path / "ds" / "shard-00000.safetensors").stat().st_mtime_ns == stamp
+
+
+def test_stage_trains_both_readers_and_scores_them_on_the_same_test_split(tmp_path):
+    from blendtalk.models.facereader import ReaderConfig, ReaderTrainConfig, load_reader
+    from blendtalk.models.facereader_run import run
+
+    render_dataset(build_sphere_rig(3), BASE, CFG, seed=1, sequences=40, directory=tmp_path / "ds")
+    metrics = run(tmp_path / "ds", tmp_path / "model", tmp_path / "facereader.json", "sphere",
+                  ReaderConfig(image_size=32, widths=(8,)), ReaderTrainConfig(epochs=2, batch_size=16))
+    test_frames = len(load_dataset(tmp_path / "ds", "test")[0])
+    assert metrics["frames"]["test"] == test_frames == metrics["gnll"]["frames"] == metrics["mse"]["frames"]
+    assert sum(metrics["frames"].values()) == 40 * 5
+    assert "calibration" in metrics["gnll"] and "calibration" not in metrics["mse"]
+    assert len(metrics["gnll"]["weakest"]) == 5 and metrics["gnll"]["epochs"] == 2
+    model, config = load_reader(tmp_path / "model")
+    assert config["rig"] == "sphere" and config["loss"] == "gnll" and model.cfg.image_size == 32
+    written = json.loads((tmp_path / "facereader.json").read_text())
+    assert written["gnll"]["overall"] == metrics["gnll"]["overall"]
