@@ -90,6 +90,8 @@ def test_dataset_shards_split_by_sequence_and_resume(tmp_path):
     render_dataset(rig, BASE, CFG, seed=3, sequences=30, directory=tmp_path / "ds", shard_sequences=8)
     assert shard.read_bytes() == before
     assert (tmp_path / "ds" / "shard-00000.safetensors").stat().st_mtime_ns == stamp
+    with pytest.raises(ValueError, match="another dataset plan"):
+        render_dataset(rig, BASE, CFG, seed=4, sequences=30, directory=tmp_path / "ds", shard_sequences=8)
 
 
 def test_stage_trains_both_readers_and_scores_them_on_the_same_test_split(tmp_path):

@@ -12,7 +12,6 @@ import time
 from dataclasses import replace
 from pathlib import Path
 
-import numpy as np
 import torch
 
 from blendtalk.io import write_json
@@ -52,6 +51,7 @@ def run(dataset: str | Path, model_dir: str | Path, metrics_path: str | Path, ri
                  scores["overall"]["mae"], len(history))
         if kind == "gnll":
             save_reader(model, model_dir, extra={"rig": rig, "loss": kind})
-    metrics["gnll_minus_mse_r2"] = float(np.float64(metrics["gnll"]["overall"]["r2"]) - metrics["mse"]["overall"]["r2"])
+    r2 = [metrics[kind]["overall"]["r2"] for kind in ("gnll", "mse")]
+    metrics["gnll_minus_mse_r2"] = None if None in r2 else r2[0] - r2[1]
     write_json(metrics, metrics_path)
     return metrics

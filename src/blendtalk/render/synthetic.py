@@ -160,11 +160,23 @@ def render_dataset(rig: Rig, base: RenderSettings, cfg: SyntheticSettings, seed:
     `directory` (`frames` (N, H, W, 3) uint8, `weights` (N, 52) float32, `sequence` (N,) int64)
     and `manifest.json` (seed, counts, shard names, sequence ids per split). Each shard is written
     atomically and a shard already there is kept, so an interrupted run resumes where it stopped.
-    Returns the manifest."""
+    A directory holding shards of a different plan (seed, sizes, camera, settings, rig) is
+    refused. Returns the manifest."""
     from safetensors.numpy import save_file
 
     directory = Path(directory)
     directory.mkdir(parents=True, exist_ok=True)
+    # shards kept from an interrupted run must come from the same plan
+    plan = {"seed": seed, "sequences": sequences, "resolution": [base.height, base.width],
+            "camera": [base.fov_deg, base.azimuth_deg, base.elevation_deg, base.zoom],
+            "shard_sequences": shard_sequences, "settings": asdict(cfg), "rig": rig.name,
+            "real_rows": 0 if real is None else len(real)}
+    plan = json.loads(json.dumps(plan))  # tuples as lists, as read back
+    plan_path = directory / "plan.json"
+    if plan_path.is_file() and json.loads(plan_path.read_text(encoding="utf-8")) != plan:
+        raise ValueError(f"{directory} holds shards of another dataset plan ({plan_path}); "
+                         "remove the directory to render this one")
+    write_json(plan, plan_path)
     names = []
     with Renderer(rig, base) as renderer:
         for shard, start in enumerate(range(0, sequences, shard_sequences)):
