@@ -24,6 +24,7 @@ include: "rules/text2expr.smk"
 include: "rules/render.smk"
 include: "rules/speech.smk"
 include: "rules/speech2face.smk"
+include: "rules/facereader.smk"
 
 
 rule all:

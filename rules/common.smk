@@ -44,12 +44,23 @@ def annotate_gpus() -> int:
     return (cfg["tensor_parallel_size"] or 1) if cfg["backend"] == "vllm" else 0
 
 
-def render_rig() -> str:
-    """The rig file the render rules read: the built reference head, or the configured external
-    rig imported by rule render_import_rig."""
-    if config["render"]["rig"] == "reference":
+def rig_file(spec: str) -> str:
+    """The rig file built from a rig setting ("reference" or an external rig's path, as in
+    render.rig): the reference head, or the rig imported by rule render_import_rig."""
+    if spec == "reference":
         return result("rig", "reference_head.npz")
-    return result("rig", f"{Path(config['render']['rig']).stem}.npz")
+    return result("rig", f"{Path(spec).stem}.npz")
+
+
+def render_rig() -> str:
+    """The rig file the render rules read (render.rig)."""
+    return rig_file(config["render"]["rig"])
+
+
+def external_rigs() -> dict[str, str]:
+    """Name → source path of every external rig the config names (render.rig, facereader.rigs)."""
+    specs = [config["render"]["rig"], *config["facereader"]["rigs"]]
+    return {Path(spec).stem: spec for spec in specs if spec != "reference"}
 
 
 def sampled_expression_videos(wildcards) -> list[str]:

@@ -1,6 +1,8 @@
 # Stage: render (see docs/DESIGN.md). The reference head, expression videos for a seeded
 # per-emotion sample of the expressions table, and the contact sheet of that sample.
 
+import re
+
 from blendtalk.render.settings import FRAME_KEYS, VIDEO_KEYS, select_keys
 
 RENDER = config["render"]
@@ -27,13 +29,13 @@ rule render_import_rig:
     """Import an external rig (a folder of OBJ files named by ARKit/ICT-FaceKit shape names, or an
     .npz) by name; the log lists unmapped files and missing ARKit shapes."""
     input:
-        [] if RENDER["rig"] == "reference" else RENDER["rig"],
+        lambda wc: external_rigs()[wc.rig],
     output:
         result("rig", "{rig}.npz"),
     log:
         log_for("render", "import_{rig}.log"),
     wildcard_constraints:
-        rig="(?!reference_head$)[^/]+",
+        rig="|".join(map(re.escape, external_rigs())) or "(?!)",
     threads: 1
     conda:
         "../envs/render.yaml"
@@ -81,7 +83,8 @@ rule render_expression_video:
 
 
 rule render_contact_sheet:
-    """Grid of the sampled expressions at full strength, one row per emotion, captioned."""
+    """Grid of the sampled expressions at full strength: emotions in columns, samples in rows,
+    captions below the faces."""
     input:
         expressions=result("blendshapes", "expressions.parquet"),
         descriptions=result("annotations", "descriptions.parquet"),

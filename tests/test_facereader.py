@@ -4,10 +4,11 @@ import numpy as np
 import pytest
 import torch
 
-from blendtalk.arkit import INDEX, N_BLENDSHAPES
+from blendtalk.arkit import INDEX, MIRROR_INDEX, N_BLENDSHAPES
 from blendtalk.metrics.facereader import calibration, r2_per_channel, reading_scores, weakest_channels
-from blendtalk.models.facereader import (FaceReader, ReaderConfig, ReaderTrainConfig, load_reader, predict,
-                                         save_reader, to_input, train_reader)
+from blendtalk.models.facereader import (LOG_VAR_RANGE, MEAN_MARGIN, FaceReader, ReaderConfig, ReaderTrainConfig,
+                                         augment, load_reader, predict, reader_loss, save_reader, to_input,
+                                         train_reader)
 
 SEEN = (INDEX["jawOpen"], INDEX["eyeBlinkLeft"])  # drawn into the synthetic frames
 HIDDEN = INDEX["tongueOut"]  # varies like the seen ones but changes no pixel
@@ -31,7 +32,8 @@ def trained():
     cfg = ReaderConfig(image_size=32, widths=(8, 16))
     model = FaceReader(cfg)
     history = train_reader(model, synthetic_frames(768, 0), synthetic_frames(256, 1),
-                           ReaderTrainConfig(loss="gnll", epochs=20, batch_size=32, lr=3e-3, seed=0))
+                           ReaderTrainConfig(loss="gnll", epochs=20, batch_size=32, lr=3e-3, seed=0,
+                                             flip=False, shift=0.0))  # the halves are not a face
     return model, history
 
 
@@ -72,8 +74,9 @@ def test_mse_ablation_trains_the_mean_only():
     model = FaceReader(ReaderConfig(image_size=32, widths=(8,)))
     heads = model.log_var_head.weight.detach().clone()
     train_reader(model, synthetic_frames(128, 5), synthetic_frames(64, 6),
-                 ReaderTrainConfig(loss="mse", epochs=2, batch_size=32))
-    torch.testing.assert_close(model.log_var_head.weight.detach(), heads)
+                 ReaderTrainConfig(loss="mse", epochs=2, batch_size=32, flip=False))
+    # only the prior start (`init_heads` shrinks the weights tenfold), no training step
+    torch.testing.assert_close(model.log_var_head.weight.detach(), 0.1 * heads)
     with pytest.raises(ValueError, match="unknown face reader loss"):
         ReaderTrainConfig(loss="l1")
 
@@ -105,3 +108,49 @@ def test_scores_and_calibration_values():
     assert scores["calibration"]["within_1sigma"] < 0.6827  # jawOpen's errors exceed its σ
     with pytest.raises(ValueError, match=r"must both be \(N, 52\)"):
         reading_scores(truth[:, :10], mean[:, :10])
+
+
+def test_augment_mirrors_the_weights_with_the_image_and_shifts_within_bounds():
+    gen = torch.Generator().manual_seed(0)
+    x = torch.arange(2 * 3 * 8 * 8, dtype=torch.float32).reshape(2, 3, 8, 8)
+    y = torch.rand(2, N_BLENDSHAPES)
+    flipped, y_flipped = augment(x, y, ReaderTrainConfig(flip=True, shift=0.0), torch.Generator().manual_seed(3))
+    for i in range(2):
+        mirrored = torch.equal(flipped[i], x[i].flip(-1))
+        assert mirrored or torch.equal(flipped[i], x[i])
+        torch.testing.assert_close(y_flipped[i], y[i, list(MIRROR_INDEX)] if mirrored else y[i])
+    shifted, y_shifted = augment(x, y, ReaderTrainConfig(flip=False, shift=0.25), gen)
+    assert shifted.shape == x.shape and torch.equal(y_shifted, y)
+    # a shift by at most 2 pixels: every row of the shifted image is a row of the edge-padded one
+    padded = torch.nn.functional.pad(x, (2, 2, 2, 2), mode="replicate")
+    for i in range(2):
+        assert any(torch.equal(shifted[i], padded[i, :, dy:dy + 8, dx:dx + 8]) for dy in range(5) for dx in range(5))
+
+
+def test_heads_start_at_the_prior_and_readings_stay_in_range():
+    torch.manual_seed(0)
+    model = FaceReader(ReaderConfig(image_size=32, widths=(8,)))
+    targets = torch.zeros(100, N_BLENDSHAPES)
+    targets[:50, INDEX["jawOpen"]] = 1.0  # mean 0.5, variance 0.25; every other channel always 0
+    model.init_heads(targets)
+    mean, log_var = model(to_input(np.full((4, 32, 32, 3), 100, np.uint8), 32))
+    assert torch.allclose(mean[:, INDEX["jawOpen"]], torch.tensor(0.5), atol=0.05)
+    assert (mean[:, INDEX["eyeBlinkLeft"]].abs() < 0.02).all()
+    assert torch.allclose(log_var[:, INDEX["jawOpen"]], torch.tensor(0.25).log(), atol=0.3)
+    assert (log_var[:, INDEX["eyeBlinkLeft"]] <= LOG_VAR_RANGE[0] + 0.3).all()
+    assert mean.min() >= -MEAN_MARGIN and mean.max() <= 1 + MEAN_MARGIN
+    read, sigma = predict(model, np.full((4, 32, 32, 3), 100, np.uint8))
+    assert read.min() >= 0.0 and read.max() <= 1.0 and sigma.min() >= 0.0099
+
+
+def test_beta_nll_weights_each_value_by_its_detached_variance():
+    mean = torch.tensor([[0.2, 0.8]], requires_grad=True)
+    log_var = torch.tensor([[np.log(0.04), np.log(0.01)]], dtype=torch.float32)
+    target = torch.tensor([[0.5, 0.5]])
+    nll = 0.5 * (np.log(2 * np.pi) + log_var + (mean - target) ** 2 / log_var.exp())
+    expected = (nll * log_var.exp() ** 0.5).mean()
+    torch.testing.assert_close(reader_loss(mean, log_var, target, "gnll", beta=0.5), expected)
+    torch.testing.assert_close(reader_loss(mean, log_var, target, "gnll"), nll.mean())
+    # the variance weight is not differentiated through: the gradient on the mean is w * (m - t) / var
+    reader_loss(mean, log_var, target, "gnll", beta=1.0).backward()
+    torch.testing.assert_close(mean.grad, torch.tensor([[-0.15, 0.15]]))

@@ -76,16 +76,20 @@ def test_videos_are_two_seconds_of_neutral_expression_neutral(workflow):
         assert lower > 0.5 and lower > 2 * np.abs(frames[30, :24] - frames[0, :24]).mean()
 
 
-def test_contact_sheet_has_a_row_per_emotion(workflow):
+def test_contact_sheet_has_a_column_per_emotion_and_captions_below(workflow):
     workdir, _, sample, _ = workflow
     sheet = np.asarray(Image.open(workdir / "results" / "plots" / "contact_sheet.png"))
-    # 3 rows of 64-px tiles plus caption bands; one column of tiles after the label column
-    assert sheet.shape[0] > 3 * 64 and sheet.shape[1] == 90 + 64 + 2 * 4
-    tiles = [sheet[4 + r * (64 + 3 * 14 + 4 + 4):][:64, 90:154] for r in range(3)]
+    # 3 emotion columns of 64-px tiles under a header row, one sample row with its caption band
+    header, cell = 11 + 3 + 2 * 4, 64 + 3 * 14 + 4
+    assert sheet.shape[:2] == (header + cell + 4 + 4, 3 * (64 + 4) + 4)
+    tiles = [sheet[header:header + 64, 4 + c * 68:4 + c * 68 + 64] for c in range(3)]
     bg = np.array([31, 31, 36])
     for tile in tiles:
-        assert (tile[0, 0] == bg).all()  # the rendered background, not the white sheet
+        assert (tile[0, 0] == bg).all() and (tile[-1, -1] == bg).all()  # the face's frame, no caption over it
     assert not np.array_equal(tiles[0], tiles[2])  # sadness blinks, anger does not
+    band = sheet[header + 64:header + cell, 4:4 + 3 * 68]
+    assert (band < 128).any()  # caption text below the faces
+    assert (sheet[:header, 4:68] < 128).any()  # the emotion's name heads its column
 
 
 def test_rerun_is_a_no_op(workflow):

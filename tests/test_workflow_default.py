@@ -54,7 +54,7 @@ def test_model_metrics_and_renders(default_run):
     info = probe(videos[0])
     assert (info.n_frames, info.width, info.height) == (60, 256, 256)
     sheet = Image.open(results / "plots/contact_sheet.png")
-    assert sheet.height > 256 * len(sample)  # one captioned row per sampled expression
+    assert sheet.width > 256 * len(sample)  # one column per emotion, one sample each
 
 
 def test_second_run_has_nothing_to_do(default_run):

@@ -1,5 +1,5 @@
 """Snakemake script of rule render_contact_sheet: the sampled expressions at full strength,
-one row per emotion, captioned with their sentences."""
+one column per emotion, one row per sample, captioned below with their sentences."""
 from blendtalk.logs import setup_logging
 
 setup_logging(snakemake.log[0])  # noqa: F821
@@ -17,9 +17,9 @@ table = read_expressions(sm.input.expressions)
 texts = texts_by_id(sm.input.descriptions)
 with open(sm.input.sample, encoding="utf-8") as fh:
     items = json.load(fh)["items"]
-rows: dict[str, list] = {}
+columns: dict[str, list] = {}
 with Renderer(load_rig(sm.input.rig), render_settings(sm.params.settings)) as renderer:
     for item in items:
         weights = weights_of(expression_row(table, item["text_id"], sm.input.expressions))
-        rows.setdefault(item["emotion"], []).append((renderer.render(weights), texts.get(item["text_id"], "")))
-save_png(contact_sheet(list(rows.items())), sm.output[0])
+        columns.setdefault(item["emotion"], []).append((renderer.render(weights), texts.get(item["text_id"], "")))
+save_png(contact_sheet(list(columns.items())), sm.output[0])

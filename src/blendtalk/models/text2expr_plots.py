@@ -96,13 +96,15 @@ def plot_all(history: str | Path, latents: str | Path, metrics: str | Path, loss
 
 def plot_curves(target: pd.DataFrame, predicted: pd.DataFrame, title: str, path: str | Path,
                 channels: tuple[str, ...] = ("jawOpen", "mouthClose", "mouthFunnel", "mouthSmileLeft",
-                                             "browInnerUp", "eyeBlinkLeft")) -> None:
-    """One utterance's `channels` over time (frames at 30 fps), target against prediction."""
+                                             "browInnerUp", "eyeBlinkLeft"),
+                labels: tuple[str, str] = ("procedural (target)", "speech2face")) -> None:
+    """One clip's `channels` over time (frames at 30 fps), target against prediction, named by
+    `labels`."""
     fig, axes = plt.subplots(len(channels), 1, figsize=(8, 1.4 * len(channels)), sharex=True)
     seconds = np.arange(len(target)) / 30.0
     for ax, name in zip(axes, channels):
-        ax.plot(seconds, target[name], label="procedural (target)")
-        ax.plot(seconds, predicted[name], label="speech2face")
+        ax.plot(seconds, target[name], label=labels[0])
+        ax.plot(seconds, predicted[name], label=labels[1])
         ax.set_ylim(-0.02, 1.02)
         ax.set_ylabel(name, rotation=0, ha="right", fontsize=8)
     axes[0].set_title(title)

@@ -14,7 +14,8 @@ from blendtalk.arkit import check_weights
 from blendtalk.progress import Progress
 from blendtalk.render.renderer import Renderer, RenderSettings
 from blendtalk.render.rig import Rig
-from blendtalk.render.video import FPS, VideoWriter, blend, caption_lines, caption_overlay, side_by_side
+from blendtalk.render.video import (FPS, VideoWriter, blend, caption_lines, caption_overlay, caption_size,
+                                   side_by_side)
 
 
 def render_video(path: str | os.PathLike, rig: Rig, weights: np.ndarray, settings: RenderSettings | None = None,
@@ -36,7 +37,7 @@ def render_video(path: str | os.PathLike, rig: Rig, weights: np.ndarray, setting
                              "like the sequence")
     settings = settings or RenderSettings()
     width = settings.width * (2 if compare is not None else 1)
-    size = max(9, round(settings.width / 21))  # caption text: 12 px on 256-px frames
+    size = caption_size(settings.width)
     lines = caption_lines(caption or "", emotions, width_px=width, size=size)
     overlay = caption_overlay(width, settings.height, lines, size=size) if lines else None
     with Renderer(rig, settings) as renderer, \

@@ -6,7 +6,8 @@ controllers in 1..max_active, chosen without replacement, each with a uniform va
 with probability `real_share` it is instead a real expression (a row of expressions.parquet, or
 a speech frame) when such rows are given. A sequence visits `states` states, holding the first
 and easing (smoothstep) between consecutive ones over `frames_per_transition` frames, so the
-reader also sees the in-between faces video shows. Sequence i depends only on (seed, i): the
+reader also sees the in-between faces video shows. A `caption_share` of sequences carry a caption
+band like the run's captioned videos. Sequence i depends only on (seed, i): the
 same seed gives the same frames whatever the shard size or the number of sequences.
 
 Frames are `(H, W, 3)` uint8 RGB; weights `(T, 52)` float32 in [0, 1].
@@ -26,6 +27,7 @@ from blendtalk.ids import short_hash, split_of
 from blendtalk.io import atomic_path, write_json
 from blendtalk.render.renderer import Lighting, Renderer, RenderSettings
 from blendtalk.render.rig import Rig
+from blendtalk.render.video import blend, caption_lines, caption_overlay, caption_size
 from blendtalk.seeding import rng as seeded_rng
 
 #: Background kinds, drawn uniformly per sequence.
@@ -49,14 +51,29 @@ class SyntheticSettings:
     fov: tuple[float, float] = (0.85, 1.15)
     light_intensity: tuple[float, float] = (0.6, 1.4)
     light_tint: float = 0.15
+    caption_share: float = 0.0
+    caption_resolution: int = 256  # frame size of the videos whose caption band is imitated
 
     def __post_init__(self) -> None:
         if not 1 <= self.max_active <= N_BLENDSHAPES:
             raise ValueError(f"max_active must be in 1..{N_BLENDSHAPES}, got {self.max_active}")
         if self.states < 1 or self.frames_per_transition < 1:
             raise ValueError("states and frames_per_transition must be >= 1")
-        if not 0.0 <= self.real_share <= 1.0:
-            raise ValueError(f"real_share must be in [0, 1], got {self.real_share}")
+        for name in ("real_share", "caption_share"):
+            if not 0.0 <= getattr(self, name) <= 1.0:
+                raise ValueError(f"{name} must be in [0, 1], got {getattr(self, name)}")
+
+
+def synthetic_settings(dataset: dict, video_resolution: int) -> SyntheticSettings:
+    """The `SyntheticSettings` of a validated `facereader.dataset` section; `video_resolution`:
+    the frame size of the videos the reader will read (`render.resolution`)."""
+    camera, light = dataset["camera"], dataset["light"]
+    return SyntheticSettings(
+        max_active=dataset["max_active"], states=dataset["states"],
+        frames_per_transition=dataset["frames_per_transition"], real_share=dataset["real_share"],
+        azimuth_deg=camera["azimuth_deg"], elevation_deg=camera["elevation_deg"],
+        zoom=tuple(camera["zoom"]), fov=tuple(camera["fov"]), light_intensity=tuple(light["intensity"]),
+        light_tint=light["tint"], caption_share=dataset["caption_share"], caption_resolution=video_resolution)
 
 
 def sequence_id(seed: int, index: int) -> str:
@@ -129,6 +146,22 @@ def background(gen: np.random.Generator, height: int, width: int) -> np.ndarray:
     return (np.clip(image, 0, 1) * 255).round().astype(np.uint8)
 
 
+def caption_band(gen: np.random.Generator, height: int, width: int, video_size: int) -> tuple[np.ndarray, np.ndarray]:
+    """A caption band like the videos' (`render.video.caption_overlay`) with 1-3 lines of random
+    letters and an emotion line, drawn on a `video_size`² frame and scaled to `(height, width)`:
+    colour `(H, W, 3)` uint8 and alpha `(H, W, 1)` float32."""
+    from PIL import Image
+
+    size = caption_size(video_size)
+    letters = list("abcdefghijklmnopqrstuvwxyz     ")
+    text = "".join(gen.choice(letters, int(gen.integers(10, 3 * video_size // size))))
+    lines = caption_lines(text, ["emotion"], width_px=video_size, size=size)
+    rgb, alpha = caption_overlay(video_size, video_size, lines, size=size)
+    rgb = np.asarray(Image.fromarray(rgb).resize((width, height), Image.Resampling.BOX))
+    alpha = np.asarray(Image.fromarray(alpha[..., 0]).resize((width, height), Image.Resampling.BOX))
+    return rgb, alpha[..., None].astype(np.float32)
+
+
 def composite(rgba: np.ndarray, back: np.ndarray) -> np.ndarray:
     """`(..., H, W, 4)` uint8 face renders over `(H, W, 3)` uint8 background → `(..., H, W, 3)`."""
     alpha = rgba[..., 3:].astype(np.float32) / 255.0
@@ -145,7 +178,12 @@ def render_sequence(renderer: Renderer, seed: int, index: int, base: RenderSetti
     settings, lighting = draw_scene(gen, base, cfg)
     renderer.set_scene(settings, lighting)
     back = background(gen, base.height, base.width)
-    return composite(renderer.render_rgba(weights), back), weights
+    frames = composite(renderer.render_rgba(weights), back)
+    if gen.uniform() < cfg.caption_share:
+        band = caption_band(gen, base.height, base.width, cfg.caption_resolution)
+        for frame in frames:
+            blend(frame, band, out=frame)
+    return frames, weights
 
 
 def shard_name(index: int) -> str:
@@ -199,15 +237,48 @@ def render_dataset(rig: Rig, base: RenderSettings, cfg: SyntheticSettings, seed:
     return manifest
 
 
-def load_dataset(directory: str | os.PathLike, split: str,
+def real_states(expressions: str | os.PathLike | None = None,
+                animations: list[str | os.PathLike] = (), every: int = 3) -> np.ndarray | None:
+    """`(N, 52)` float32 real states for `render_dataset`: the train-split rows of an expressions
+    table and every `every`-th frame of speech animation tables (pass train-split ones only, so
+    the videos read back later were never trained on); None when there are none."""
+    from blendtalk import tables
+    from blendtalk.arkit import ARKIT_NAMES
+
+    parts = []
+    if expressions is not None:
+        table = tables.read(expressions, tables.EXPRESSIONS)
+        parts.append(table.loc[table["split"] == "train", list(ARKIT_NAMES)].to_numpy(np.float32))
+    for path in animations:
+        parts.append(tables.read(path, tables.ANIMATION)[list(ARKIT_NAMES)].to_numpy(np.float32)[::every])
+    states = np.concatenate(parts) if parts else np.zeros((0, N_BLENDSHAPES), np.float32)
+    return states if len(states) else None
+
+
+def dataset_manifest(path: str | os.PathLike) -> tuple[dict, Path]:
+    """The manifest of a dataset and the directory of its shards, from the dataset directory or
+    a copy of its manifest elsewhere that names it (`"directory"`, as the workflow writes)."""
+    path = Path(path)
+    file = path / "manifest.json" if path.is_dir() else path
+    if not file.is_file():
+        raise FileNotFoundError(f"no face reader dataset manifest at {file}")
+    manifest = json.loads(file.read_text(encoding="utf-8"))
+    directory = Path(manifest.get("directory", file.parent))
+    missing = [name for name in manifest["shards"] if not (directory / name).is_file()]
+    if missing:
+        raise FileNotFoundError(f"{file}: {len(missing)} of its shards are missing from {directory} "
+                                f"(first: {missing[0]}); delete {file} to render the dataset again")
+    return manifest, directory
+
+
+def load_dataset(path: str | os.PathLike, split: str,
                  ratios: dict[str, float] | None = None) -> tuple[np.ndarray, np.ndarray]:
     """Frames `(N, H, W, 3)` uint8 and weights `(N, 52)` float32 of the sequences of `split`
     (train/val/test by `split_of` over `sequence_id`, default 80/10/10) in a dataset written by
-    `render_dataset`."""
+    `render_dataset` (`path`: see `dataset_manifest`)."""
     from safetensors.numpy import load_file
 
-    directory = Path(directory)
-    manifest = json.loads((directory / "manifest.json").read_text(encoding="utf-8"))
+    manifest, directory = dataset_manifest(path)
     ratios = ratios or {"train": 0.8, "val": 0.1, "test": 0.1}
     splits = split_of([sequence_id(manifest["seed"], i) for i in range(manifest["sequences"])], ratios).to_numpy()
     frames, weights = [], []

@@ -123,6 +123,11 @@ def font(size: int) -> ImageFont.ImageFont | ImageFont.FreeTypeFont:
     return ImageFont.load_default(size=size)
 
 
+def caption_size(width: int) -> int:
+    """Caption text size in pixels for frames `width` pixels wide (12 px on 256-px frames)."""
+    return max(9, round(width / 21))
+
+
 def caption_lines(text: str, emotions: Iterable[str] = (), width_px: int = 256, size: int = 12,
                   max_lines: int = 3) -> list[str]:
     """`text` wrapped to fit `width_px` (at most `max_lines`, the last ending in "…" when cut),
@@ -220,9 +225,9 @@ def probe(path: str | os.PathLike) -> VideoInfo:
 
 
 def read_frames(path: str | os.PathLike) -> np.ndarray:
-    """Decode every frame of a video as `(T, H, W, 3)` uint8 RGB (for tests and inspection)."""
+    """Decode every frame of a video as `(T, H, W, 3)` uint8 RGB (a writable array)."""
     info = probe(path)
     proc = subprocess.run([ffmpeg_exe(), "-hide_banner", "-loglevel", "error", "-i", str(path),
                            "-map", "0:v:0", "-f", "rawvideo", "-pix_fmt", "rgb24", "pipe:1"],
                           capture_output=True, check=True)
-    return np.frombuffer(proc.stdout, np.uint8).reshape(-1, info.height, info.width, 3)
+    return np.frombuffer(bytearray(proc.stdout), np.uint8).reshape(-1, info.height, info.width, 3)  # writable
