@@ -121,3 +121,27 @@ def test_speech2face_is_trained_and_scored_against_baselines(default_run):
     assert len(videos) == 2
     info = probe(videos[0])
     assert info.has_audio and info.width == 2 * info.height  # procedural | model
+
+
+def test_face_reader_is_trained_scored_and_reads_the_videos_back(default_run):
+    results = default_run / "results"
+    report = json.loads((results / "metrics/facereader.json").read_text())
+    reader = report["reader"]
+    legibility = json.loads((results / "metrics/legibility_reference_head.json").read_text())
+    dataset = json.loads((results / "facereader/reference_head/dataset.json").read_text())
+    # both readers on the same held-out renders; the frames add up to the dataset
+    assert reader["gnll"]["frames"] == reader["mse"]["frames"] == reader["frames"]["test"] > 0
+    assert sum(reader["frames"].values()) == dataset["frames"]
+    assert 0 <= reader["gnll"]["calibration"]["within_1sigma"] <= reader["gnll"]["calibration"]["within_2sigma"] <= 1
+    assert legibility["channels"] == {n: c["r2"] for n, c in reader["gnll"]["channels"].items()}
+    assert len(legibility["weakest"]) == 5
+    # read-back: every expression video and speech video the run rendered, frame for frame
+    sample = json.loads((results / "render/sample.json").read_text())["items"]
+    clips = report["readback"]["clips"]
+    assert sorted(c["video"] for c in clips if c["kind"] == "expression") == \
+        sorted(f"{item['text_id']}.mp4" for item in sample)
+    speech = sorted(c["video"] for c in clips if c["kind"] == "speech")
+    assert speech == sorted(p.name for p in (results / "videos/speech").glob("*.mp4"))
+    assert all(c["frames"] == probe(results / "videos" / (
+        "expressions" if c["kind"] == "expression" else "speech") / c["video"]).n_frames for c in clips)
+    assert Image.open(results / "plots/facereader_readback.png").size[0] > 400
