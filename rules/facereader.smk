@@ -4,6 +4,8 @@
 # src/blendtalk/models/facereader*.py, src/blendtalk/metrics/facereader.py.
 # Dataset shards live under the cache root (.cache/facereader/<rig>-<plan hash>) so an
 # interrupted render resumes shard by shard; results/facereader/<rig>/dataset.json names them.
+import re
+
 import pandas as pd
 
 FR = config["facereader"]
@@ -40,6 +42,7 @@ def facereader_speech_videos(wildcards) -> list[str]:
 
 
 def facereader_speech_animations(wildcards) -> list[str]:
+    """The curves of those speech videos, in the same order."""
     return planned("speech", "animation", "{utt_id}.parquet", videos_only=True)
 
 
