@@ -57,10 +57,14 @@ def render_rig() -> str:
     return rig_file(config["render"]["rig"])
 
 
+def rig_specs() -> list[str]:
+    """Every rig setting the config names: render.rig, then facereader.rigs."""
+    return [config["render"]["rig"], *config["facereader"]["rigs"]]
+
+
 def external_rigs() -> dict[str, str]:
-    """Name → source path of every external rig the config names (render.rig, facereader.rigs)."""
-    specs = [config["render"]["rig"], *config["facereader"]["rigs"]]
-    return {Path(spec).stem: spec for spec in specs if spec != "reference"}
+    """Name → source path of every external rig the config names."""
+    return {Path(spec).stem: spec for spec in rig_specs() if spec != "reference"}
 
 
 def sampled_expression_videos(wildcards) -> list[str]:

@@ -14,8 +14,7 @@ FR_SPEED_ONLY = ("train.threads",)
 
 def facereader_rigs() -> dict[str, str]:
     """Rig name (the wildcard) → rig file of every rig with a reader: render.rig and facereader.rigs."""
-    specs = [config["render"]["rig"], *FR["rigs"]]
-    return {Path(rig_file(spec)).stem: rig_file(spec) for spec in specs}
+    return {Path(rig_file(spec)).stem: rig_file(spec) for spec in rig_specs()}
 
 
 FR_RENDER_RIG = Path(render_rig()).stem
