@@ -38,6 +38,8 @@ def test_mod_and_mve_by_hand():
     target = np.array([[[0, 1, 0], [2, 1, 0], [1, -1, 0]]], float)    # opening |(1,1)-(1,-1)| = 2
     pred = np.array([[[0, 1, 0], [2, 1, 0], [1, 0.5, 0]]], float)     # opening 0.5
     np.testing.assert_allclose(mouth_opening(target, [0, 1], [2]), [2.0])
+    crossed = np.array([[[0, 1, 0], [2, 1, 0], [1, 1.5, 0]]], float)  # lower lip pressed above the upper
+    np.testing.assert_allclose(mouth_opening(crossed, [0, 1], [2]), [0.0])
     assert mouth_opening_difference(pred, target, [0, 1], [2]) == pytest.approx(1.5)
     assert mean_vertex_error(pred, target) == pytest.approx(1.5 / 3)
 

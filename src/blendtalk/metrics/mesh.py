@@ -68,13 +68,14 @@ def upper_face_dynamics_deviation(pred: np.ndarray, target: np.ndarray, neutral:
 
 
 def mouth_opening(vertices: np.ndarray, mouth_upper: np.ndarray, mouth_lower: np.ndarray) -> np.ndarray:
-    """Distance between the centroids of the upper and lower inner-lip vertex sets (units):
-    vertices `(T, V, 3)` → `(T,)`, `(V, 3)` → a scalar array."""
+    """Distance between the centroids of the upper and lower inner-lip vertex sets (units), 0
+    where the upper centroid is below the lower one (y is up): lips pressed into each other are
+    closed, not open again. Vertices `(T, V, 3)` → `(T,)`, `(V, 3)` → a scalar array."""
     vertices = np.asarray(vertices, dtype=np.float64)
     upper = _indices(mouth_upper, vertices.shape[-2], "mouth_upper")
     lower = _indices(mouth_lower, vertices.shape[-2], "mouth_lower")
-    return np.linalg.norm(vertices[..., upper, :].mean(axis=-2) - vertices[..., lower, :].mean(axis=-2),
-                          axis=-1)
+    gap = vertices[..., upper, :].mean(axis=-2) - vertices[..., lower, :].mean(axis=-2)
+    return np.where(gap[..., 1] > 0, np.linalg.norm(gap, axis=-1), 0.0)
 
 
 def mouth_opening_difference(pred: np.ndarray, target: np.ndarray, mouth_upper: np.ndarray,
