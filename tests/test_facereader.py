@@ -1,5 +1,7 @@
 """The face reader (models/facereader.py) and its scores (metrics/facereader.py)."""
 
+import json
+
 import numpy as np
 import pytest
 import torch
@@ -154,3 +156,41 @@ def test_beta_nll_weights_each_value_by_its_detached_variance():
     # the variance weight is not differentiated through: the gradient on the mean is w * (m - t) / var
     reader_loss(mean, log_var, target, "gnll", beta=1.0).backward()
     torch.testing.assert_close(mean.grad, torch.tensor([[-0.15, 0.15]]))
+
+
+def test_spatial_head_tells_where_a_feature_is():
+    """The same bright square on the left half is jawLeft, on the right half jawRight: the two
+    frames hold the same pixels in another place, and the spatial head reads them apart."""
+    def frames(n: int, seed: int) -> tuple[np.ndarray, np.ndarray]:
+        rng = np.random.default_rng(seed)
+        weights = np.zeros((n, N_BLENDSHAPES), np.float32)
+        side = rng.integers(0, 2, n)
+        value = rng.uniform(0.2, 1.0, n).astype(np.float32)
+        weights[np.arange(n), np.where(side == 0, INDEX["jawLeft"], INDEX["jawRight"])] = value
+        images = rng.normal(60, 8, (n, 32, 32, 3))
+        for i in range(n):
+            x = 4 if side[i] == 0 else 20
+            images[i, 12:20, x:x + 8] += 180 * value[i]
+        return np.clip(images, 0, 255).astype(np.uint8), weights
+
+    torch.manual_seed(0)
+    model = FaceReader(ReaderConfig(image_size=32, widths=(8, 16), head="spatial"))
+    train_reader(model, frames(512, 0), frames(128, 1),
+                 ReaderTrainConfig(loss="mse", epochs=15, batch_size=32, lr=3e-3, flip=False, shift=0.0))
+    test, truth = frames(128, 2)
+    mean, _ = predict(model, test)
+    for channel in ("jawLeft", "jawRight"):
+        assert np.abs(mean[:, INDEX[channel]] - truth[:, INDEX[channel]]).mean() < 0.08
+    with pytest.raises(ValueError, match="unknown face reader head"):
+        ReaderConfig(head="attention")
+
+
+def test_checkpoint_without_a_head_setting_loads_as_pooled(tmp_path):
+    model = FaceReader(ReaderConfig(image_size=32, widths=(8,), head="pooled"))
+    save_reader(model, tmp_path / "reader")
+    config_file = tmp_path / "reader" / "config.json"
+    config = json.loads(config_file.read_text())
+    del config["model"]["head"]
+    config_file.write_text(json.dumps(config))
+    loaded, _ = load_reader(tmp_path / "reader")
+    assert loaded.cfg.head == "pooled"

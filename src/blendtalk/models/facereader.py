@@ -6,7 +6,7 @@ log-variance `(N, 52)` (second head), trained with a Gaussian negative log-likel
 (`torch.nn.functional.gaussian_nll_loss`) so that channels the camera cannot see (eyeLook* under
 closed lids, tongueOut behind closed lips) get a large σ instead of a confident guess; the MSE
 ablation trains the same network on the mean only. The layout follows ResNet-18's basic blocks
-(He et al. 2016) at a fraction of the width, written here because torchvision has no CPU build
+(He et al. 2016) at a fraction of the width, with a spatial head by default (`HEADS`), written here because torchvision has no CPU build
 for the pinned torch.
 
 `save_reader` writes `model.safetensors` + `config.json` atomically; `load_reader` rebuilds it
@@ -49,6 +49,10 @@ LOG_VAR_RANGE = (2 * math.log(0.01), 0.0)
 #: so the many zero targets (most channels are off in most frames) sit at finite logits instead
 #: of pulling them towards -inf.
 MEAN_MARGIN = 0.05
+#: Heads over the last feature map: "spatial" flattens it (after a 1x1 conv to SPATIAL_CHANNELS),
+#: so the heads know where a feature is; "pooled" averages it over space (ResNet's global pool).
+HEADS = ("spatial", "pooled")
+SPATIAL_CHANNELS = 32
 #: Pixel normalisation of uint8 RGB frames (mean and spread of a mid-grey image).
 PIXEL_CENTRE, PIXEL_SCALE = 127.5, 64.0
 
@@ -58,12 +62,24 @@ class ReaderConfig:
     image_size: int = 128  # input frames are resized to image_size x image_size
     widths: tuple[int, ...] = (16, 32, 64, 128)  # channels per stage; each stage halves the size
     blocks: int = 1  # basic blocks per stage
+    head: str = "spatial"  # see HEADS
 
     def __post_init__(self) -> None:
         self.widths = tuple(int(w) for w in self.widths)
         if self.image_size < 16 or not self.widths or self.blocks < 1:
             raise ValueError(f"bad reader sizes: image_size {self.image_size} (>= 16), widths "
                              f"{self.widths} (at least one stage), blocks {self.blocks} (>= 1)")
+        if self.head not in HEADS:
+            raise ValueError(f"unknown face reader head {self.head!r}; choose from {list(HEADS)}")
+
+    @property
+    def feature_size(self) -> int:
+        """Side of the last feature map: the stem and every stage after the first halve it
+        (3x3 convs, stride 2, padding 1: n → ceil(n / 2))."""
+        size = self.image_size
+        for _ in range(len(self.widths)):
+            size = -(-size // 2)
+        return size
 
 
 @dataclass
@@ -119,8 +135,15 @@ class FaceReader(nn.Module):
                 layers.append(BasicBlock(c_in, width, stride=2 if i > 0 and b == 0 else 1))
                 c_in = width
         self.stages = nn.Sequential(*layers)
-        self.mean_head = nn.Linear(c_in, N_BLENDSHAPES)
-        self.log_var_head = nn.Linear(c_in, N_BLENDSHAPES)
+        if cfg.head == "spatial":
+            self.neck = nn.Sequential(nn.Conv2d(c_in, SPATIAL_CHANNELS, 1, bias=False),
+                                      nn.BatchNorm2d(SPATIAL_CHANNELS), nn.ReLU(), nn.Flatten(1))
+            features = SPATIAL_CHANNELS * cfg.feature_size ** 2
+        else:
+            self.neck = nn.Sequential(nn.AdaptiveAvgPool2d(1), nn.Flatten(1))
+            features = c_in
+        self.mean_head = nn.Linear(features, N_BLENDSHAPES)
+        self.log_var_head = nn.Linear(features, N_BLENDSHAPES)
 
     @torch.no_grad()
     def init_heads(self, targets: torch.Tensor) -> None:
@@ -136,7 +159,7 @@ class FaceReader(nn.Module):
             head.weight.mul_(0.1)
 
     def forward(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-        h = self.stages(self.stem(x)).mean(dim=(2, 3))
+        h = self.neck(self.stages(self.stem(x)))
         # σ is read from the mean's features without shaping them (Stirn et al. 2023, "Faithful
         # heteroscedastic regression"): through the trunk the NLL stalls the mean (measured:
         # jawOpen val R² 0.02 against 0.44 after 300 steps with the stop)
@@ -277,6 +300,7 @@ def load_reader(directory: str | Path) -> tuple[FaceReader, dict]:
     if not (directory / "model.safetensors").is_file():
         raise FileNotFoundError(f"no trained face reader in {directory}")
     config = json.loads((directory / "config.json").read_text(encoding="utf-8"))
-    model = FaceReader(ReaderConfig(**config["model"]))
+    # checkpoints written before the head was a setting have the pooled head
+    model = FaceReader(ReaderConfig(**{"head": "pooled", **config["model"]}))
     model.load_state_dict(load_file(str(directory / "model.safetensors")))
     return model.eval(), config

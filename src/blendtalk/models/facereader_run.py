@@ -32,7 +32,8 @@ WEAKEST = 5
 def reader_configs(cfg: dict, seed: int) -> tuple[ReaderConfig, ReaderTrainConfig]:
     """The network and training settings of a validated `facereader:` section."""
     model, train = cfg["model"], cfg["train"]
-    return (ReaderConfig(image_size=model["image_size"], widths=tuple(model["widths"]), blocks=model["blocks"]),
+    return (ReaderConfig(image_size=model["image_size"], widths=tuple(model["widths"]), blocks=model["blocks"],
+                         head=model["head"]),
             ReaderTrainConfig(epochs=train["epochs"], batch_size=train["batch_size"], lr=train["lr"],
                               weight_decay=train["weight_decay"], patience=train["patience"],
                               beta=train["beta"], flip=train["flip"], shift=train["shift"], seed=seed))
@@ -60,7 +61,7 @@ def train_and_score(dataset: str | Path, model_dir: str | Path, scores_path: str
     model_dir = Path(model_dir)
     scores: dict = {"rig": rig, "frames": {"train": len(train[0]), "val": len(val[0]), "test": len(test[0])},
                     "model": {"image_size": model_cfg.image_size, "widths": list(model_cfg.widths),
-                              "blocks": model_cfg.blocks}}
+                              "blocks": model_cfg.blocks, "head": model_cfg.head}}
     for kind in ("gnll", "mse"):
         seed_torch(train_cfg.seed)
         model = FaceReader(model_cfg)
