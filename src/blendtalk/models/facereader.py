@@ -6,8 +6,8 @@ log-variance `(N, 52)` (second head), trained with a Gaussian negative log-likel
 (`torch.nn.functional.gaussian_nll_loss`) so that channels the camera cannot see (eyeLook* under
 closed lids, tongueOut behind closed lips) get a large σ instead of a confident guess; the MSE
 ablation trains the same network on the mean only. The layout follows ResNet-18's basic blocks
-(He et al. 2016) at a fraction of the width, with a spatial head by default (`HEADS`), written here because torchvision has no CPU build
-for the pinned torch.
+(He et al. 2016) at a fraction of the width, with a spatial head by default (`HEADS`), written
+here because torchvision has no CPU build for the pinned torch.
 
 `save_reader` writes `model.safetensors` + `config.json` atomically; `load_reader` rebuilds it
 without unpickling anything.
