@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import numpy as np
 import pytest
 from scipy.spatial import cKDTree
@@ -191,7 +189,6 @@ def test_save_and_load_round_trip(rig, tmp_path):
 #: expression set, 2026-12), for the channels the reference head used to move far less.
 ICT_DISPLACEMENT = {"noseSneerLeft": 0.0415, "mouthPressLeft": 0.0174, "mouthShrugLower": 0.0456,
                     "mouthUpperUpLeft": 0.0354, "mouthLeft": 0.0758}
-ICT_NPZ = Path(__file__).resolve().parents[2] / "shared/rigs/ict_facekit/ict_facekit_expressions.npz"
 
 
 def relative_displacement(rig) -> np.ndarray:
@@ -206,11 +203,11 @@ def test_weak_targets_move_at_least_0_8_of_ict_facekit(rig):
         assert ours[INDEX[name]] == pytest.approx(ours[INDEX[name.replace("Left", "Right")]], rel=1e-3)
 
 
-@pytest.mark.skipif(not ICT_NPZ.is_file(), reason="ICT-FaceKit is only for validation (../shared/rigs)")
-def test_reference_displacements_against_ict_facekit_itself(rig):
+@pytest.mark.needs_shared
+def test_reference_displacements_against_ict_facekit_itself(rig, shared_dir):
     from blendtalk.render.external import load_external_rig
 
-    ict, _ = load_external_rig(ICT_NPZ)
+    ict, _ = load_external_rig(shared_dir / "rigs" / "ict_facekit" / "ict_facekit_expressions.npz")
     theirs = relative_displacement(ict)
     for name, value in ICT_DISPLACEMENT.items():
         assert theirs[INDEX[name]] == pytest.approx(value, abs=5e-4)
