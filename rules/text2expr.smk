@@ -1,5 +1,7 @@
 # Stage: text2expr (see docs/DESIGN.md): the contrastive text ↔ expression model.
 # Text embeddings are cached under the cache root (.cache/text_embeddings, $BLENDTALK_CACHE).
+import math
+
 T2E = config["text2expr"]
 T2E_MODEL = result("models", "text2expr")
 
@@ -21,6 +23,13 @@ def text2expr_strings_per_row() -> int:
     return len(T2E["views"]) * (1 + T2E["augment"]["variants"])
 
 
+def text2expr_threads() -> int:
+    """Threads of text2expr_train: the encoder's (encoder.threads, default train.threads) or the
+    training's, whichever is more; the script encodes with all of them and trains with at most
+    train.threads. Snakemake scales them down to --cores."""
+    return max(T2E["train"]["threads"], T2E["encoder"]["threads"] or 1)
+
+
 def text2expr_mem_mb(wildcards, input) -> int:
     """Peak memory of text2expr_train from the size of its input, linear in the rows (the stage
     holds no (N, N) array; bench/scale.py measures it): about 1.5 GB of interpreter, torch and the
@@ -34,12 +43,19 @@ def text2expr_mem_mb(wildcards, input) -> int:
 
 
 def text2expr_runtime(wildcards, input) -> int:
-    """Minutes of text2expr_train, an upper bound linear in the rows: encoding (about 2 ms a
-    string on one CPU thread) and two trainings (the model and the reference-loss baseline) of at
-    most `train.epochs` epochs (about 0.1 ms a row per epoch on CPU, validation included)."""
+    """Minutes of text2expr_train, an upper bound linear in the rows: encoding (at most 12 ms a
+    string, as on one CPU thread: 6 ms measured with bf16 on one AMD EPYC thread, 3.7 ms on two;
+    more threads only shorten it) and the trainings (the model, and the reference-loss baseline
+    when on) of at most min(train.epochs, ceil(train.max_samples / training rows)) epochs (0.3 ms
+    a training row per epoch, validation included; 0.22 ms measured on that CPU at 53k rows)."""
     rows = parquet_rows(input.expressions) or int(input.size_mb * 2000)
-    encode_s = 0.8 * rows * text2expr_strings_per_row() * 2e-3
-    train_s = 2 * T2E["train"]["epochs"] * rows * 1e-4
+    train_rows = max(1, int(0.8 * rows))
+    encode_s = train_rows * text2expr_strings_per_row() * 12e-3
+    epochs = T2E["train"]["epochs"]
+    if T2E["train"]["max_samples"]:
+        epochs = min(epochs, math.ceil(T2E["train"]["max_samples"] / train_rows))
+    trainings = 2 if T2E["baselines"]["reference_loss"] else 1
+    train_s = trainings * epochs * train_rows * 3e-4
     return int(10 + (encode_s + train_s) / 60)
 
 
@@ -60,7 +76,7 @@ rule text2expr_train:
         cache_dir=in_cache(".cache/text_embeddings"),  # a cache keyed by encoder and text
     log:
         log_for("text2expr", "train.log"),
-    threads: T2E["train"]["threads"]
+    threads: text2expr_threads()
     resources:
         mem_mb=text2expr_mem_mb,
         runtime=text2expr_runtime,

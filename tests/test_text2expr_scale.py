@@ -14,8 +14,9 @@ from torch.utils._python_dispatch import TorchDispatchMode
 import blendtalk.metrics.text2expr as metrics
 import blendtalk.models.text2expr as t2e
 from blendtalk.models.text2expr import (ModelConfig, PairData, Text2Expr, TrainConfig,
-                                        effective_patience, evaluate_loss, expression_ids,
-                                        info_nce, same_expression, validation_subset)
+                                        effective_patience, epoch_budget, evaluate_loss,
+                                        expression_ids, info_nce, same_expression, train,
+                                        validation_subset)
 from blendtalk.models.text2expr_eval import evaluate_model
 
 torch.set_num_threads(1)
@@ -141,3 +142,16 @@ def test_validation_subsample_and_patience_scale_with_the_data():
     assert effective_patience(cfg, 10_000) == 10
     assert effective_patience(cfg, 51_000) == 5
     assert effective_patience(TrainConfig(patience=30), 51_000) == 30  # None: as configured
+
+
+def test_sample_budget_caps_the_epochs_and_ends_the_schedule():
+    cfg = TrainConfig(epochs=300, max_samples=1_000_000)
+    assert epoch_budget(cfg, 3_300) == 300  # the bundled data: unchanged
+    assert epoch_budget(cfg, 50_000) == 20
+    assert epoch_budget(TrainConfig(epochs=300), 50_000) == 300  # None: as configured
+    expr, text, _ = rows(200)
+    # 150 training rows, a budget of 600 rows seen: 4 epochs, whatever `epochs` and `patience` say
+    history = train(model(), PairData(expr[:150], text[:150]), PairData(expr[150:], text[150:]),
+                    TrainConfig(epochs=50, patience=50, batch_size=50, max_samples=600))
+    assert len(history) == 4
+    assert history["lr"].iloc[-1] == pytest.approx(0.0, abs=1e-9)  # the cosine ended with the budget

@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 import json
+import re
+import subprocess
+import sys
 
 import pandas as pd
 import pytest
-from conftest import make_workdir, run_snakemake
+from conftest import make_workdir, run_snakemake, snakemake_env
 
 from blendtalk.arkit import ARKIT_NAMES
 from blendtalk.ids import split_of, text_ids
@@ -56,6 +59,18 @@ def scheduled(wd, overlay: str) -> set[str]:
     return {line.split()[0] for line in table if line.strip()}
 
 
+def train_threads(wd, overlay: str) -> int:
+    """The threads a dry run forcing text2expr_train gives its job (on 2 cores) under `overlay`."""
+    (wd / "overlay.yaml").write_text(overlay)
+    out = subprocess.run([sys.executable, "-m", "snakemake", "-n", "--cores", "2", "--forcerun",
+                          "text2expr_train", *RULES, "--configfile", "overlay.yaml", "--", TARGETS[0]],
+                         cwd=wd, env=snakemake_env(), capture_output=True, text=True, check=True).stdout
+    block = re.search(r"^rule text2expr_train:\n((?: +\w+: .*\n)+)", out, re.M)
+    assert block, out[-3000:]
+    threads = re.search(r"^ +threads: (\d+)$", block.group(1), re.M)
+    return int(threads.group(1)) if threads else 1
+
+
 def test_workflow_writes_model_metrics_and_plots(tmp_path):
     wd = make_workdir(tmp_path / "wf")
     seed_upstream(wd)
@@ -86,7 +101,10 @@ def test_workflow_writes_model_metrics_and_plots(tmp_path):
         assert (wd / f"results/plots/text2expr_{png}.png").stat().st_size > 10_000
     # params hold only what changes a rule's outputs (rules/text2expr.smk, T2E_SPEED_ONLY)
     assert scheduled(wd, "text2expr: {plots: {perplexity: 5}}") == {"text2expr_plots"}
-    assert scheduled(wd, "text2expr: {train: {threads: 2}, encoder: {batch_size: 8}}") == set()
+    assert scheduled(wd, "text2expr: {train: {threads: 2}, encoder: {batch_size: 8, threads: 2}}") == set()
+    # the rule reserves the encoder's threads when it wants more than training (capped by --cores)
+    assert train_threads(wd, "text2expr: {}") == 1
+    assert train_threads(wd, "text2expr: {encoder: {threads: 8}}") == 2
     assert scheduled(wd, "text2expr: {train: {lr: 0.002}}") == {"text2expr_train", "text2expr_plots"}
     # another encoder precision is another embedding: it re-trains (and has its own cache)
     assert scheduled(wd, "text2expr: {encoder: {precision: bf16}}") == {"text2expr_train",

@@ -82,6 +82,9 @@ class TrainConfig:
     # patience scaled to the data: at most ceil(patience_samples / training rows) epochs (at
     # least MIN_PATIENCE); None: `patience` as given (see `effective_patience`)
     patience_samples: int | None = None
+    # training budget in rows seen: at most ceil(max_samples / training rows) epochs, and the
+    # cosine schedule ends there; None: `epochs` as given (see `epoch_budget`)
+    max_samples: int | None = None
     val_subsample: int | None = 2048  # validation rows scored per epoch (a fixed seeded subset)
     seed: int = 0
 
@@ -259,7 +262,7 @@ def evaluate_loss(model: Text2Expr, data: PairData, cfg: TrainConfig,
     if ids is None:
         ids = expression_ids(data.expr, cfg.tolerance)
     text = torch.from_numpy(data.text[data.choices[:, 0]])
-    terms = losses(model, text, torch.from_numpy(np.asarray(data.expr)), cfg,
+    terms = losses(model, text, torch.tensor(data.expr), cfg,  # a copy: may be a read-only view
                    ids=torch.from_numpy(np.asarray(ids, dtype=np.int64)), chunk=chunk)
     return {k: float(v) for k, v in terms.items()}
 
@@ -271,6 +274,16 @@ def effective_patience(cfg: TrainConfig, n_train: int) -> int:
     if not cfg.patience_samples:
         return cfg.patience
     return min(cfg.patience, max(MIN_PATIENCE, math.ceil(cfg.patience_samples / max(n_train, 1))))
+
+
+def epoch_budget(cfg: TrainConfig, n_train: int) -> int:
+    """Epochs to train at most: `cfg.epochs`, capped by ceil(max_samples / n_train) when
+    `max_samples` is set. A fixed budget of rows seen (steps, as in CLIP or nanoGPT) rather than
+    of epochs: a large set takes many steps per epoch and converges in fewer epochs, and the
+    learning rate anneals to zero at the budget's end whatever the size."""
+    if not cfg.max_samples:
+        return cfg.epochs
+    return min(cfg.epochs, math.ceil(cfg.max_samples / max(n_train, 1)))
 
 
 def validation_subset(data: PairData, cfg: TrainConfig) -> PairData:
@@ -319,27 +332,28 @@ def train(model: Text2Expr, train_data: PairData, val_data: PairData, cfg: Train
           ) -> pd.DataFrame:
     """Train with AdamW and a cosine learning-rate schedule; stop when the validation loss (on
     `validation_subset` of `val_data`, in chunks) has not improved for `effective_patience`
-    epochs; load the best epoch's weights back into `model`. Positives are pairs of equal
+    epochs or after `epoch_budget` epochs; load the best epoch's weights back into `model`. Positives are pairs of equal
     expression ids (`expression_ids`, computed once per set).
     Returns the history: one row per epoch with train and val loss terms, lr and temperature.
     Progress (epochs done of `cfg.epochs`, with the latest and best val loss) goes to the log."""
     seeding.seed_torch(cfg.seed)
     rng = seeding.rng(cfg.seed)
     opt = optimizer(model, cfg)
+    epochs = epoch_budget(cfg, len(train_data.expr))
     steps_per_epoch = math.ceil(len(train_data.expr) / cfg.batch_size)
-    sched = torch.optim.lr_scheduler.CosineAnnealingLR(opt, T_max=cfg.epochs * steps_per_epoch)
+    sched = torch.optim.lr_scheduler.CosineAnnealingLR(opt, T_max=epochs * steps_per_epoch)
     expr_all = torch.tensor(train_data.expr)  # a copy: the arrays may be read-only views
     text_all = torch.tensor(train_data.text)
     train_ids = torch.from_numpy(expression_ids(train_data.expr, cfg.tolerance))
     val_data = validation_subset(val_data, cfg)
     val_ids = expression_ids(val_data.expr, cfg.tolerance)
     patience = effective_patience(cfg, len(train_data.expr))
-    log.info("%d training rows, %d validation rows per epoch, patience %d epochs",
-             len(train_data.expr), len(val_data.expr), patience)
+    log.info("%d training rows, %d validation rows per epoch, at most %d epochs, patience %d",
+             len(train_data.expr), len(val_data.expr), epochs, patience)
     stopper, rows = EarlyStopping(model, patience, min_delta=1e-6), []
     label = f"train text2expr ({cfg.loss})"
-    with Progress(cfg.epochs, label, unit="epochs", logger=log) as progress:
-        for epoch in range(cfg.epochs):
+    with Progress(epochs, label, unit="epochs", logger=log) as progress:
+        for epoch in range(epochs):
             t0 = time.perf_counter()
             terms = train_epoch(model, opt, sched, expr_all, text_all, train_data.choices, rng, cfg,
                                 train_ids)

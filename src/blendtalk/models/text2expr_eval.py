@@ -16,8 +16,8 @@ from blendtalk.models.text2expr import Text2Expr
 def latents(model: Text2Expr, text: np.ndarray, expr: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Unit latents (N, latent) of text embeddings (N, D) and expressions (N, 52), in eval mode."""
     model.eval()
-    return (model.encode_text(torch.from_numpy(text)).numpy(),
-            model.encode_expr(torch.from_numpy(expr)).numpy())
+    # copies (torch.tensor): the arrays may be read-only views of a table
+    return (model.encode_text(torch.tensor(text)).numpy(), model.encode_expr(torch.tensor(expr)).numpy())
 
 
 @torch.no_grad()

@@ -21,7 +21,8 @@ from blendtalk.arkit import ARKIT_NAMES
 from blendtalk.io import atomic_path, write_json, write_parquet
 from blendtalk.metrics.text2expr import distinct_expressions, expression_baselines
 from blendtalk.models.text2expr import (ModelConfig, PairData, Text2Expr, TrainConfig,
-                                        effective_patience, evaluate_loss, save_model, train)
+                                        effective_patience, epoch_budget, evaluate_loss,
+                                        save_model, train)
 from blendtalk.models.text2expr_eval import evaluate_model, latents
 from blendtalk.text import EmbeddingCache, augmented_variants, make_encoder, text_views
 
@@ -96,6 +97,7 @@ def configs(params: dict[str, Any], text_dim: int, seed: int) -> tuple[ModelConf
                             tolerance=params["tolerance"], epochs=t["epochs"],
                             batch_size=t["batch_size"], lr=t["lr"], weight_decay=t["weight_decay"],
                             patience=t["patience"], patience_samples=t.get("patience_samples"),
+                            max_samples=t.get("max_samples"),
                             val_subsample=t.get("val_subsample"), seed=seed)
     return model_cfg, train_cfg
 
@@ -166,6 +168,7 @@ def run(expressions: str | Path, descriptions: str | Path, params: dict[str, Any
         "epochs_run": len(history),
         "best_epoch": int(history.loc[history["best"], "epoch"].iloc[0]),
         "train_seconds": round(train_seconds, 3),
+        "epochs_budget": epoch_budget(train_cfg, len(tr.expr)),
         "patience": effective_patience(train_cfg, len(tr.expr)),
         # the validation rows scored per epoch (train.val_subsample), then the whole split once
         "val_rows_per_epoch": min(len(pairs["val"].expr), train_cfg.val_subsample or len(pairs["val"].expr)),
