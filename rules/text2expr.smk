@@ -1,6 +1,6 @@
 # Stage: text2expr (see docs/DESIGN.md): the contrastive text ↔ expression model.
 # Text embeddings are cached under the cache root (.cache/text_embeddings, $BLENDTALK_CACHE).
-import math
+from blendtalk.models.budget import epoch_budget
 
 T2E = config["text2expr"]
 T2E_MODEL = result("models", "text2expr")
@@ -46,14 +46,12 @@ def text2expr_runtime(wildcards, input) -> int:
     """Minutes of text2expr_train, an upper bound linear in the rows: encoding (at most 12 ms a
     string, as on one CPU thread: 6 ms measured with bf16 on one AMD EPYC thread, 3.7 ms on two;
     more threads only shorten it) and the trainings (the model, and the reference-loss baseline
-    when on) of at most min(train.epochs, ceil(train.max_samples / training rows)) epochs (0.3 ms
-    a training row per epoch, validation included; 0.22 ms measured on that CPU at 53k rows)."""
+    when on) of at most `epoch_budget` epochs, the training's own cap (0.3 ms a training row per
+    epoch, validation included; 0.22 ms measured on that CPU at 53k rows)."""
     rows = parquet_rows(input.expressions) or int(input.size_mb * 2000)
     train_rows = max(1, int(0.8 * rows))
     encode_s = train_rows * text2expr_strings_per_row() * 12e-3
-    epochs = T2E["train"]["epochs"]
-    if T2E["train"]["max_samples"]:
-        epochs = min(epochs, math.ceil(T2E["train"]["max_samples"] / train_rows))
+    epochs = epoch_budget(T2E["train"]["epochs"], T2E["train"]["max_samples"], train_rows)
     trainings = 2 if T2E["baselines"]["reference_loss"] else 1
     train_s = trainings * epochs * train_rows * 3e-4
     return int(10 + (encode_s + train_s) / 60)

@@ -13,10 +13,10 @@ from torch.utils._python_dispatch import TorchDispatchMode
 
 import blendtalk.metrics.text2expr as metrics
 import blendtalk.models.text2expr as t2e
+from blendtalk.models.budget import epoch_budget
 from blendtalk.models.text2expr import (ModelConfig, PairData, Text2Expr, TrainConfig,
-                                        effective_patience, epoch_budget, evaluate_loss,
-                                        expression_ids, info_nce, same_expression, train,
-                                        validation_subset)
+                                        effective_patience, evaluate_loss, expression_ids,
+                                        info_nce, same_expression, train, validation_subset)
 from blendtalk.models.text2expr_eval import evaluate_model
 
 torch.set_num_threads(1)
@@ -145,10 +145,9 @@ def test_validation_subsample_and_patience_scale_with_the_data():
 
 
 def test_sample_budget_caps_the_epochs_and_ends_the_schedule():
-    cfg = TrainConfig(epochs=300, max_samples=1_000_000)
-    assert epoch_budget(cfg, 3_300) == 300  # the bundled data: unchanged
-    assert epoch_budget(cfg, 50_000) == 20
-    assert epoch_budget(TrainConfig(epochs=300), 50_000) == 300  # None: as configured
+    assert epoch_budget(300, 1_000_000, 3_300) == 300  # the bundled data: unchanged
+    assert epoch_budget(300, 1_000_000, 50_000) == 20
+    assert epoch_budget(300, None, 50_000) == 300  # None: as configured
     expr, text, _ = rows(200)
     # 150 training rows, a budget of 600 rows seen: 4 epochs, whatever `epochs` and `patience` say
     history = train(model(), PairData(expr[:150], text[:150]), PairData(expr[150:], text[150:]),

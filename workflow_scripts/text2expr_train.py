@@ -11,5 +11,5 @@ encoder, train_threads = sm.config["text2expr"]["encoder"], sm.config["text2expr
 run(expressions=sm.input.expressions, descriptions=sm.input.descriptions,
     params=sm.params.text2expr, seed=sm.params.seed, model_dir=sm.output.config.rsplit("/", 1)[0],
     metrics_path=sm.output.metrics, latents_path=sm.output.latents, cache_dir=sm.params.cache_dir,
-    device=encoder["device"], encode_batch_size=encoder["batch_size"], threads=min(train_threads, sm.threads),
-    encoder_threads=sm.threads)
+    device=encoder["device"], encode_batch_size=encoder["batch_size"],
+    threads=min(train_threads, sm.threads), encoder_threads=sm.threads)

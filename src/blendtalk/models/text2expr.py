@@ -33,6 +33,7 @@ from torch import nn
 from blendtalk import seeding
 from blendtalk.arkit import N_BLENDSHAPES
 from blendtalk.io import atomic_path, write_json
+from blendtalk.models.budget import epoch_budget
 from blendtalk.models.training import EarlyStopping
 from blendtalk.progress import Progress
 
@@ -83,7 +84,7 @@ class TrainConfig:
     # least MIN_PATIENCE); None: `patience` as given (see `effective_patience`)
     patience_samples: int | None = None
     # training budget in rows seen: at most ceil(max_samples / training rows) epochs, and the
-    # cosine schedule ends there; None: `epochs` as given (see `epoch_budget`)
+    # cosine schedule ends there; None: `epochs` as given (see `budget.epoch_budget`)
     max_samples: int | None = None
     val_subsample: int | None = 2048  # validation rows scored per epoch (a fixed seeded subset)
     seed: int = 0
@@ -276,16 +277,6 @@ def effective_patience(cfg: TrainConfig, n_train: int) -> int:
     return min(cfg.patience, max(MIN_PATIENCE, math.ceil(cfg.patience_samples / max(n_train, 1))))
 
 
-def epoch_budget(cfg: TrainConfig, n_train: int) -> int:
-    """Epochs to train at most: `cfg.epochs`, capped by ceil(max_samples / n_train) when
-    `max_samples` is set. A fixed budget of rows seen (steps, as in CLIP or nanoGPT) rather than
-    of epochs: a large set takes many steps per epoch and converges in fewer epochs, and the
-    learning rate anneals to zero at the budget's end whatever the size."""
-    if not cfg.max_samples:
-        return cfg.epochs
-    return min(cfg.epochs, math.ceil(cfg.max_samples / max(n_train, 1)))
-
-
 def validation_subset(data: PairData, cfg: TrainConfig) -> PairData:
     """The rows scored every epoch: all of `data`, or a fixed seeded subset of `cfg.val_subsample`
     rows (in their order) when it has more."""
@@ -330,16 +321,16 @@ def train_epoch(model: Text2Expr, opt: torch.optim.Optimizer,
 
 def train(model: Text2Expr, train_data: PairData, val_data: PairData, cfg: TrainConfig
           ) -> pd.DataFrame:
-    """Train with AdamW and a cosine learning-rate schedule; stop when the validation loss (on
-    `validation_subset` of `val_data`, in chunks) has not improved for `effective_patience`
-    epochs or after `epoch_budget` epochs; load the best epoch's weights back into `model`. Positives are pairs of equal
-    expression ids (`expression_ids`, computed once per set).
+    """Train with AdamW and a cosine learning-rate schedule over `epoch_budget` epochs; stop
+    there, or earlier when the validation loss (on `validation_subset` of `val_data`, in chunks)
+    has not improved for `effective_patience` epochs; load the best epoch's weights back into
+    `model`. Positives are pairs of equal expression ids (`expression_ids`, computed once per set).
     Returns the history: one row per epoch with train and val loss terms, lr and temperature.
-    Progress (epochs done of `cfg.epochs`, with the latest and best val loss) goes to the log."""
+    Progress (epochs done of the budget, with the latest and best val loss) goes to the log."""
     seeding.seed_torch(cfg.seed)
     rng = seeding.rng(cfg.seed)
     opt = optimizer(model, cfg)
-    epochs = epoch_budget(cfg, len(train_data.expr))
+    epochs = epoch_budget(cfg.epochs, cfg.max_samples, len(train_data.expr))
     steps_per_epoch = math.ceil(len(train_data.expr) / cfg.batch_size)
     sched = torch.optim.lr_scheduler.CosineAnnealingLR(opt, T_max=epochs * steps_per_epoch)
     expr_all = torch.tensor(train_data.expr)  # a copy: the arrays may be read-only views

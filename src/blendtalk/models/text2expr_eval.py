@@ -17,7 +17,8 @@ def latents(model: Text2Expr, text: np.ndarray, expr: np.ndarray) -> tuple[np.nd
     """Unit latents (N, latent) of text embeddings (N, D) and expressions (N, 52), in eval mode."""
     model.eval()
     # copies (torch.tensor): the arrays may be read-only views of a table
-    return (model.encode_text(torch.tensor(text)).numpy(), model.encode_expr(torch.tensor(expr)).numpy())
+    return (model.encode_text(torch.tensor(text)).numpy(),
+            model.encode_expr(torch.tensor(expr)).numpy())
 
 
 @torch.no_grad()

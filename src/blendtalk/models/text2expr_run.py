@@ -20,9 +20,9 @@ from blendtalk import seeding, tables
 from blendtalk.arkit import ARKIT_NAMES
 from blendtalk.io import atomic_path, write_json, write_parquet
 from blendtalk.metrics.text2expr import distinct_expressions, expression_baselines
+from blendtalk.models.budget import epoch_budget
 from blendtalk.models.text2expr import (ModelConfig, PairData, Text2Expr, TrainConfig,
-                                        effective_patience, epoch_budget, evaluate_loss,
-                                        save_model, train)
+                                        effective_patience, evaluate_loss, save_model, train)
 from blendtalk.models.text2expr_eval import evaluate_model, latents
 from blendtalk.text import EmbeddingCache, augmented_variants, make_encoder, text_views
 
@@ -168,7 +168,7 @@ def run(expressions: str | Path, descriptions: str | Path, params: dict[str, Any
         "epochs_run": len(history),
         "best_epoch": int(history.loc[history["best"], "epoch"].iloc[0]),
         "train_seconds": round(train_seconds, 3),
-        "epochs_budget": epoch_budget(train_cfg, len(tr.expr)),
+        "epochs_budget": epoch_budget(train_cfg.epochs, train_cfg.max_samples, len(tr.expr)),
         "patience": effective_patience(train_cfg, len(tr.expr)),
         # the validation rows scored per epoch (train.val_subsample), then the whole split once
         "val_rows_per_epoch": min(len(pairs["val"].expr), train_cfg.val_subsample or len(pairs["val"].expr)),
